@@ -1,0 +1,39 @@
+# Two commands do all the set-up: `make run` and `make test`. Both create .venv when needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint demo bench clean system-deps
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+	@$(BIN)/python -c "import vqa_desk, PySide6, pytest" || { echo "installation failed: see the pip output above"; exit 1; }
+	@touch $(STAMP)
+
+# Opens the app on the demo workspace; with no display it says so and runs the headless equivalent.
+run: $(STAMP)
+	$(BIN)/vqa-desk
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+# ruff, the import-layer contract, the whole suite offscreen, then tests/core again with PySide6 unimportable.
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	VQA_DESK_BLOCK_QT=1 $(BIN)/python -m pytest tests/core -q -p no:pytestqt
+
+demo: $(STAMP)
+	$(BIN)/vqa-desk demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_import.py
+
+# A real window under Xvfb (not needed for the tests, which run offscreen) needs these Debian packages.
+system-deps:
+	apt-get update && apt-get install -y xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,43 @@
+"""Test set-up shared by every test: offscreen Qt, and no touching the user's home, settings or network.
+
+With VQA_DESK_BLOCK_QT=1 (one job of ``make test``), PySide6 cannot be imported at all: that run proves the
+core works without Qt on the import path.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# Hugging Face libraries must never reach for the network or the user's cache from a test.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+
+class _BlockQt(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname == "PySide6" or fullname.startswith("PySide6.") or fullname.startswith("shiboken6"):
+            raise ImportError(f"{fullname} is blocked: core must not need Qt (VQA_DESK_BLOCK_QT=1)")
+        return None
+
+
+if os.environ.get("VQA_DESK_BLOCK_QT") == "1":
+    sys.meta_path.insert(0, _BlockQt())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own home, data, config and Hugging Face folders."""
+    root = tmp_path_factory.mktemp("user")
+    for var, sub in (("HOME", "home"), ("VQA_DESK_DATA_DIR", "data"), ("VQA_DESK_CONFIG_DIR", "config"),
+                     ("HF_HOME", "hf"), ("HF_DATASETS_CACHE", "hf/datasets"), ("XDG_CONFIG_HOME", "xdg-config"),
+                     ("XDG_DATA_HOME", "xdg-data"), ("XDG_CACHE_HOME", "xdg-cache")):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(var, str(root / sub))
+    return root

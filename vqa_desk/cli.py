@@ -1,0 +1,280 @@
+"""Command line: argument parsing and output only; the work happens in core (and gui for the window).
+
+``--json`` prints exactly one JSON object on stdout; progress and notes go to stderr. Exit codes: 0 success,
+2 a user error (with a message saying what to do), 1 a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from vqa_desk import __version__
+from vqa_desk.core.errors import VQADeskError
+
+EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
+
+# Commands of the CLI contract (ARCHITECTURE.md) that later versions add; asking for one is a user error.
+PLANNED = {
+    "check": "label consistency checks",
+    "export": "training-file export",
+    "sandbox": "the offline OpenAI-compatible sandbox server",
+    "finetune": "fine-tuning jobs",
+    "evaluate": "evaluation runs",
+    "validate": "training-file validation",
+    "grade": "grading",
+    "report": "the HTML report",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except VQADeskError as exc:
+        print(f"vqa-desk: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("vqa-desk: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("vqa-desk: this is a bug in VQA Desk; please report it with the text above.", file=sys.stderr)
+        return EXIT_BUG
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vqa-desk", description="Curate, export, fine-tune and review VQA data.")
+    p.add_argument("--version", action="version", version=f"vqa-desk {__version__}")
+    p.set_defaults(func=_cmd_default)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    o = sub.add_parser("open", help="open a workspace in the app")
+    o.add_argument("workspace", type=Path)
+    o.set_defaults(func=_cmd_open)
+
+    n = sub.add_parser("new", help="create a workspace from a dataset source")
+    n.add_argument("workspace", type=Path)
+    n.add_argument("--from", dest="source", required=True,
+                   help="demo | hf:<dataset id> | parquet file or folder | save_to_disk folder | file.jsonl")
+    n.add_argument("--sizes", help="train,validation,test cover counts, e.g. 150,50,100 or all,all,all "
+                                   "(default: 150,50,100; the demo and JSONL files are imported whole)")
+    n.add_argument("--seed", type=int, default=42, help="shuffle seed (default 42, as in the cookbook)")
+    n.add_argument("--split", choices=["train", "validation", "test"],
+                   help="split for a source with a single unnamed split (a .jsonl or a single parquet file)")
+    n.add_argument("--force", action="store_true", help="replace an existing workspace file")
+    n.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    n.set_defaults(func=_cmd_new)
+
+    i = sub.add_parser("info", help="counts of covers, QA pairs, question types and edits")
+    i.add_argument("workspace", type=Path)
+    i.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    i.set_defaults(func=_cmd_info)
+
+    d = sub.add_parser("demo", help="the headless loop on the demo data")
+    d.add_argument("--out", type=Path, help="folder for the demo workspace (default: the user data folder)")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("screenshot", help="render a panel offscreen to a PNG")
+    s.add_argument("panel", help="main")
+    s.add_argument("workspace", nargs="?", type=Path, help="default: the demo workspace")
+    s.add_argument("--out", type=Path, required=True)
+    s.set_defaults(func=_cmd_screenshot)
+
+    for name, what in PLANNED.items():
+        x = sub.add_parser(name, help=f"({what}: not in this version yet)", add_help=False)
+        x.add_argument("rest", nargs=argparse.REMAINDER)
+        x.set_defaults(func=_planned(name, what))
+    return p
+
+
+def _planned(name: str, what: str) -> Callable[[argparse.Namespace], int]:
+    def run(_: argparse.Namespace) -> int:
+        print(f"vqa-desk: '{name}' ({what}) is not available in version {__version__} yet. "
+              "Run 'vqa-desk --help' to see the commands this version has.", file=sys.stderr)
+        return EXIT_USER
+    return run
+
+
+# ----- commands ---------------------------------------------------------------------------------------
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from vqa_desk.core.importer import import_dataset
+    from vqa_desk.core.paths import hf_cache_dir
+    from vqa_desk.core.sampling import parse_sizes
+
+    sizes = parse_sizes(args.sizes) if args.sizes else None
+    with _ProgressBar("import", quiet=False) as bar:
+        result = import_dataset(args.source, args.workspace, sizes=sizes, seed=args.seed, split=args.split,
+                                force=args.force, cache_dir=hf_cache_dir(), progress=bar.update,
+                                cancel=bar.cancel)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    from vqa_desk.core.workspace import Workspace
+
+    with Workspace.open(result.path) as ws:
+        summary = ws.summary()
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"Created {result.path}")
+        _print_summary(summary)
+    return EXIT_OK
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from vqa_desk.core.workspace import Workspace
+
+    with Workspace.open(args.workspace) as ws:
+        summary = ws.summary()
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_summary(summary)
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """For now the headless demo builds the demo workspace and shows what it holds."""
+    from vqa_desk.core.workspace import Workspace
+
+    path = ensure_demo_workspace(args.out / "demo.vqadesk" if args.out else None)
+    with Workspace.open(path) as ws:
+        summary = ws.summary()
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"Demo workspace: {path}")
+        _print_summary(summary)
+    return EXIT_OK
+
+
+def _cmd_default(args: argparse.Namespace) -> int:
+    from vqa_desk.core.settings import load_settings
+
+    settings = load_settings()
+    last = Path(settings.last_workspace) if settings.last_workspace else None
+    path = last if last is not None and last.exists() else ensure_demo_workspace()
+    if not has_display():
+        print("vqa-desk: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the window cannot open; "
+              "showing the workspace headless instead. Start it from a desktop session to get the app.",
+              file=sys.stderr)
+        return _cmd_info(argparse.Namespace(workspace=path, json=False))
+    return _open_gui(path)
+
+
+def _cmd_open(args: argparse.Namespace) -> int:
+    from vqa_desk.core.workspace import Workspace
+
+    Workspace.open(args.workspace).close()  # fail here, with the CLI's message, before any window exists
+    if not has_display():
+        print("vqa-desk: no display found (DISPLAY / WAYLAND_DISPLAY unset); cannot open a window.", file=sys.stderr)
+        return EXIT_USER
+    return _open_gui(args.workspace)
+
+
+def _open_gui(path: Path) -> int:
+    from vqa_desk.gui.app import run_app
+
+    return run_app(path)
+
+
+def _cmd_screenshot(args: argparse.Namespace) -> int:
+    from vqa_desk.gui.app import screenshot
+
+    path = args.workspace or ensure_demo_workspace()
+    out = screenshot(args.panel, path, args.out)
+    print(f"wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+# ----- helpers ----------------------------------------------------------------------------------------
+
+def ensure_demo_workspace(path: Path | None = None) -> Path:
+    """The demo workspace, created from the bundled data the first time it is needed."""
+    from vqa_desk.core.importer import import_dataset
+    from vqa_desk.core.paths import demo_workspace_path
+    from vqa_desk.core.workspace import Workspace
+
+    path = path or demo_workspace_path()
+    if path.exists():
+        try:
+            Workspace.open(path).close()
+            return path
+        except VQADeskError as exc:
+            print(f"vqa-desk: the demo workspace could not be opened ({exc}); rebuilding it.", file=sys.stderr)
+    print(f"vqa-desk: creating the demo workspace at {path}", file=sys.stderr)
+    with _ProgressBar("demo", quiet=False) as bar:
+        import_dataset("demo", path, force=True, progress=bar.update, cancel=bar.cancel)
+    return path
+
+
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").startswith(("offscreen", "minimal")):
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class _ProgressBar:
+    """tqdm on stderr for a core progress callback; Ctrl+C sets the cancel token."""
+
+    def __init__(self, desc: str, *, quiet: bool) -> None:
+        self._desc = desc
+        self._quiet = quiet
+        self._bar: Any = None
+        self.cancel = threading.Event()
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def update(self, done: int, total: int, message: str) -> None:
+        if self._quiet:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=self._desc, unit="cover", file=sys.stderr, leave=False,
+                             disable=None)  # None: no bar when stderr is not a terminal
+        self._bar.set_postfix_str(message, refresh=False)
+        self._bar.update(done - self._bar.n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _print_json(obj: dict[str, Any]) -> None:
+    json.dump(obj, sys.stdout, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    source = s.get("source") or {}
+    sampling = s.get("sampling") or {}
+    print(f"Workspace   {s['workspace']}")
+    print(f"Source      {source.get('kind', '?')}: {source.get('location', '?')}  (seed {sampling.get('seed')})")
+    print(f"Created     {s.get('created')} with VQA Desk {s.get('tool_version')}")
+    print("Split         covers  QA pairs")
+    for split in s["images"]:
+        print(f"  {split:<11} {s['images'][split]:>6}  {s['qa_pairs'].get(split, 0):>8}")
+    print(f"  {'total':<11} {sum(s['images'].values()):>6}  {sum(s['qa_pairs'].values()):>8}")
+    print("Question types  " + ", ".join(f"{k} {v}" for k, v in s["question_types"].items()))
+    print(f"Invalid images  {s['invalid_images']}")
+    print(f"Edits           {s['edits']} ({s['edited_qa_pairs']} QA pairs changed)")
+    if s.get("import_issues"):
+        print("Import notes    " + ", ".join(f"{k} {v}" for k, v in s["import_issues"].items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
