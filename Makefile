@@ -23,7 +23,7 @@ lint: $(STAMP)
 # ruff, the import-layer contract, the whole suite offscreen, then tests/core again with PySide6 unimportable.
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
-	VQA_DESK_BLOCK_QT=1 $(BIN)/python -m pytest tests/core -q -p no:pytestqt
+	VQA_DESK_BLOCK_QT=1 $(BIN)/python -m pytest tests/core -q -p no:pytest-qt
 
 demo: $(STAMP)
 	$(BIN)/vqa-desk demo
