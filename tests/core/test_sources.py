@@ -117,3 +117,16 @@ def test_jsonl_with_nothing_usable(tmp_path: Path) -> None:
 ])
 def test_split_from_file_name(name: str, split: str | None) -> None:
     assert split_from_name(name) == split
+
+
+def test_jsonl_line_with_invalid_utf8_is_kept_and_noted(tmp_path: Path) -> None:
+    line = json.dumps(_example("Who wrote this book?", "Herv\u00e9 Tullet", cover_jpeg(8), cover_jpeg(9)),
+                      ensure_ascii=False)
+    raw = line.encode("utf-8").replace("Herv\u00e9".encode(), b"Herv\xe9")  # a latin-1 byte inside UTF-8 text
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(raw + b"\n")
+    import_dataset(str(path), tmp_path / "w.vqadesk")
+    with Workspace.open(tmp_path / "w.vqadesk") as ws:
+        assert ws.qa(1).answer == "Herv\ufffd Tullet"
+        kinds = [k for (k,) in ws.connection.execute("SELECT kind FROM import_issues")]
+        assert kinds == ["not_utf8"]

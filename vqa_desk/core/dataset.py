@@ -336,9 +336,8 @@ class _JsonlSplit:
                     except ValueError as exc:
                         bad.append((lineno, str(exc)))
                         continue
-                    image, _, _, url = parsed
                     # Lines without any image stay separate covers rather than merging on an empty key.
-                    key = hashlib.sha256(image or url.encode() or f"line{lineno}".encode()).hexdigest()
+                    key = hashlib.sha256(parsed.image or parsed.url.encode() or f"line{lineno}".encode()).hexdigest()
                     order.setdefault(key, []).append(lineno)
         except OSError as exc:
             raise SourceError(f"Cannot read {self._path}: {exc}") from exc
@@ -352,7 +351,7 @@ class _JsonlSplit:
         for r in rows:
             for lineno in self._groups[int(r)][1]:
                 wanted_lines[lineno] = int(r)
-        collected: dict[int, list[tuple[bytes | None, str, str, str]]] = {}
+        collected: dict[int, list[_ChatLine]] = {}
         with self._path.open("rb") as fh:
             for lineno, raw in enumerate(fh, start=1):
                 if lineno in wanted_lines:
@@ -361,27 +360,42 @@ class _JsonlSplit:
                     if len(collected[group]) == len(self._groups[group][1]):
                         yield self._row(group, collected.pop(group))
 
-    def _row(self, group: int, parsed: list[tuple[bytes | None, str, str, str]]) -> SourceRow:
+    def _row(self, group: int, parsed: list[_ChatLine]) -> SourceRow:
         key, lines = self._groups[group]
-        data = parsed[0][0]
-        url = parsed[0][3] or None
+        first = parsed[0]
         notes: list[tuple[str, str]] = []
-        if data is None and url:
-            notes.append(("image_url_not_fetched", f"line {lines[0]}: the image is a URL ({url[:80]}); it was "
-                                                    "not downloaded"))
+        if first.image is None and first.url:
+            notes.append(("image_url_not_fetched",
+                          f"line {lines[0]}: the image is a URL ({first.url[:80]}); it was not downloaded"))
+        notes.extend(("not_utf8", f"line {n}: not valid UTF-8; undecodable bytes were replaced with U+FFFD")
+                     for n, line in zip(lines, parsed, strict=True) if line.lossy)
         return SourceRow(
             row=group, source_ref=f"{self._path.name}:{lines[0]}", image_id=f"sha-{key[:12]}",
-            image_bytes=data, questions=[p[1] for p in parsed], answers=[p[2] for p in parsed],
-            image_url=url, notes=notes,
+            image_bytes=first.image, questions=[p.question for p in parsed], answers=[p.answer for p in parsed],
+            image_url=first.url or None, notes=notes,
         )
 
 
-def _parse_chat_line(raw: bytes) -> tuple[bytes | None, str, str, str]:
-    """(image bytes, question, answer, image url) from one chat-format line, or ValueError saying why not."""
+@dataclass(frozen=True)
+class _ChatLine:
+    image: bytes | None
+    question: str
+    answer: str
+    url: str
+    lossy: bool  # the line was not valid UTF-8
+
+
+def _parse_chat_line(raw: bytes) -> _ChatLine:
+    """Question, answer and image of one chat-format line, or ValueError saying why there are none."""
     try:
-        obj = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+        text, lossy = raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        # Keep the line: one bad byte in an author name must not cost the whole example.
+        text, lossy = raw.decode("utf-8", errors="replace"), True
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg})") from None
     messages = obj.get("messages") if isinstance(obj, dict) else None
     if not isinstance(messages, list) or not messages:
         raise ValueError("no 'messages' list")
@@ -420,7 +434,7 @@ def _parse_chat_line(raw: bytes) -> tuple[bytes | None, str, str, str]:
     for m in messages[last_user_index + 1:]:
         if isinstance(m, dict) and m.get("role") == "assistant":
             answer = _content_text(m.get("content"))
-    return image, question, answer, url
+    return _ChatLine(image, question, answer, url, lossy)
 
 
 def _content_text(content: Any) -> str:
