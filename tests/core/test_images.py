@@ -58,3 +58,45 @@ def test_decompression_bomb_is_refused_without_decoding() -> None:
     # A 1-bit PNG of 10000x10000 is tiny on disk but 100 megapixels when decoded.
     info = inspect_image(_encode(Image.new("1", (10_000, 10_000)), "PNG"))
     assert not info.valid and "too large" in (info.reason or "")
+
+
+@pytest.mark.parametrize(
+    ("img", "fmt", "kw", "mode"),
+    [(Image.new("CMYK", (300, 450), (0, 255, 255, 0)), "JPEG", {}, "RGB"),
+     (Image.new("P", (300, 450), 0), "PNG", {"transparency": 0}, "RGBA"),
+     (Image.new("LA", (300, 450)), "PNG", {}, "RGBA"),
+     (Image.new("1", (300, 450), 1), "PNG", {}, "RGB"),
+     (Image.linear_gradient("L").resize((300, 450)).convert("I;16"), "PNG", {}, "RGB")],
+)
+def test_thumbnail_of_every_mode_is_rgb_or_rgba(img: Image.Image, fmt: str, kw: dict, mode: str) -> None:
+    from vqa_desk.core.images import make_thumbnail
+
+    thumb = make_thumbnail(_encode(img, fmt, **kw), 160)
+    assert thumb.mode == mode and max(thumb.width, thumb.height) == 160
+    assert len(thumb.pixels) == thumb.width * thumb.height * len(mode)
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped() -> None:
+    from vqa_desk.core.images import to_rgb_or_rgba
+
+    img = Image.new("I;16", (4, 1))
+    img.putdata([0, 20000, 40000, 65535])
+    values = list(to_rgb_or_rgba(img).tobytes()[::3])
+    assert values[0] == 0 and values[-1] == 255 and 0 < values[1] < values[2] < 255
+
+
+def test_thumbnail_honours_exif_orientation() -> None:
+    from vqa_desk.core.images import make_thumbnail
+
+    img = Image.new("RGB", (400, 200), "red")  # stored landscape, displayed portrait (orientation 6)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    thumb = make_thumbnail(_encode(img, "JPEG", exif=exif), 100)
+    assert (thumb.width, thumb.height) == (50, 100)
+
+
+def test_thumbnail_of_garbage_raises_a_readable_error() -> None:
+    from vqa_desk.core.images import ImageError, make_thumbnail
+
+    with pytest.raises(ImageError, match="cannot decode image"):
+        make_thumbnail(b"nope" * 10, 100)
