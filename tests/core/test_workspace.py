@@ -166,3 +166,14 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(WorkspaceError, match="Cannot create a workspace"):
         Workspace.create(blocker / "w.vqadesk")
+
+
+def test_exclusive_open_refuses_a_second_holder_until_closed(tmp_path: Path) -> None:
+    path = tmp_path / "w.vqadesk"
+    _tiny(path).close()
+    first = Workspace.open(path, exclusive=True)
+    with pytest.raises(WorkspaceError, match="open in another VQA Desk window"):
+        Workspace.open(path, exclusive=True)
+    Workspace.open(path).close()  # readers (the CLI, worker threads) are not blocked
+    first.close()
+    Workspace.open(path, exclusive=True).close()

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import filelock
+
 from vqa_desk import __version__
 from vqa_desk.core.errors import WorkspaceError
 from vqa_desk.core.timeutil import utc_now
@@ -145,6 +147,7 @@ class Workspace:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
+        self._lock: filelock.BaseFileLock | None = None
 
     # ----- opening and creating -------------------------------------------------------------------------
     @classmethod
@@ -172,7 +175,8 @@ class Workspace:
         return cls(path, conn)
 
     @classmethod
-    def open(cls, path: str | Path, *, allow_incomplete: bool = False) -> Workspace:
+    def open(cls, path: str | Path, *, allow_incomplete: bool = False, exclusive: bool = False) -> Workspace:
+        """Open an existing workspace. ``exclusive`` (the app window) refuses a file another instance holds."""
         path = Path(path)
         if not path.exists():
             raise WorkspaceError(
@@ -212,10 +216,30 @@ class Workspace:
                 f"{path} is incomplete: its import did not finish (state: {state}). Run 'vqa-desk new' again "
                 "with --force to rebuild it."
             )
+        if exclusive:
+            ws._acquire_lock()
         return ws
+
+    def _acquire_lock(self) -> None:
+        # An OS lock (flock / LockFileEx) on a side file: released by the OS if the holder crashes.
+        lock = filelock.FileLock(str(self.path) + ".lock", timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            self._conn.close()
+            raise WorkspaceError(
+                f"{self.path.name} is open in another VQA Desk window. Switch to that window, or close it and "
+                "try again."
+            ) from None
+        except OSError:
+            return  # a read-only folder cannot hold a lock file; working without one beats refusing to open
+        self._lock = lock
 
     def close(self) -> None:
         self._conn.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Workspace:
         return self
