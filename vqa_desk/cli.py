@@ -36,7 +36,11 @@ PLANNED = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "screenshot" and not any(e.startswith("-") for e in extra):
+        args.target += extra  # the contract puts WS after --out, which argparse will not interleave
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except VQADeskError as exc:
@@ -84,9 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_cmd_demo)
 
-    s = sub.add_parser("screenshot", help="render a panel offscreen to a PNG")
-    s.add_argument("panel", help="main")
-    s.add_argument("workspace", nargs="?", type=Path, help="default: the demo workspace")
+    s = sub.add_parser("screenshot", help="render a panel offscreen to a PNG",
+                       usage="vqa-desk screenshot PANEL --out PNG [WS]")
+    # One list so the workspace may follow --out (argparse cannot interleave two optional positionals).
+    s.add_argument("target", nargs="+", metavar="PANEL [WS]", help="panel: main or browser; WS default: demo")
     s.add_argument("--out", type=Path, required=True)
     s.set_defaults(func=_cmd_screenshot)
 
@@ -191,8 +196,11 @@ def _open_gui(path: Path) -> int:
 def _cmd_screenshot(args: argparse.Namespace) -> int:
     from vqa_desk.gui.app import screenshot
 
-    path = args.workspace or ensure_demo_workspace()
-    out = screenshot(args.panel, path, args.out)
+    if len(args.target) > 2:
+        raise VQADeskError("screenshot takes a panel name and at most one workspace.")
+    panel = args.target[0]
+    path = Path(args.target[1]) if len(args.target) == 2 else ensure_demo_workspace()
+    out = screenshot(panel, path, args.out)
     print(f"wrote {out}", file=sys.stderr)
     return EXIT_OK
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from vqa_desk.core.errors import VQADeskError
 
-PANELS = ("main",)
+PANELS = ("main", "browser")
 
 
-def _application() -> object:
+def application() -> object:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -23,34 +24,42 @@ def _application() -> object:
 
 
 def run_app(workspace: Path) -> int:
-    from vqa_desk.core.settings import load_settings, save_settings
     from vqa_desk.gui.main_window import MainWindow
 
-    app = _application()
+    app = application()
     window = MainWindow()
-    window.open_workspace(workspace)
-    settings = load_settings()
-    settings.remember(workspace)
-    save_settings(settings)
     window.show()
+    window.try_open(workspace)
     return int(app.exec())  # type: ignore[attr-defined]
 
 
 def screenshot(panel: str, workspace: Path, out: Path) -> Path:
-    """Render ``panel`` of ``workspace`` offscreen and save it as a PNG."""
+    """Render ``panel`` of ``workspace`` offscreen (first cover selected, images loaded) to a PNG."""
     if panel not in PANELS:
         raise VQADeskError(f"Unknown panel {panel!r}; this version can render: {', '.join(PANELS)}.")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication
+
     from vqa_desk.gui.main_window import MainWindow
 
-    _application()
-    window = MainWindow()
-    window.resize(1100, 720)
-    window.open_workspace(workspace)
+    application()
+    window = MainWindow(persist=False)
+    window.resize(1400, 860)
     window.show()
-    pixmap = window.grab()
+    window.open_workspace(workspace)
+    deadline = time.monotonic() + 15
+    # Let the worker threads deliver the visible thumbnails and the cover before grabbing.
+    while time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        if window.grid_loader.pending == 0 and window.detail_loader.pending == 0 and window.pool.active_count == 0:
+            break
+        time.sleep(0.02)
+    QCoreApplication.processEvents()
+    widget = window if panel == "main" else window.browse_page
+    pixmap = widget.grab()
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not pixmap.save(str(out), "PNG"):
-        raise VQADeskError(f"Could not write {out}; check that the folder is writable.")
+    ok = pixmap.save(str(out), "PNG")
     window.close()
+    if not ok:
+        raise VQADeskError(f"Could not write {out}; check that the folder is writable.")
     return out

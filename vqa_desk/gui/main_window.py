@@ -1,104 +1,346 @@
-"""The main window. For now: the open workspace's summary; the cover browser arrives with the GUI issue."""
+"""The main window: menus, panel navigation, the undo stack, and the wiring between panels and core."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHeaderView,
-    QLabel,
+    QHBoxLayout,
+    QListWidget,
     QMainWindow,
     QMessageBox,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
+    QProgressDialog,
+    QSplitter,
+    QStackedWidget,
     QWidget,
 )
 
 from vqa_desk import __version__
+from vqa_desk.core.browse import build_search_index
 from vqa_desk.core.errors import VQADeskError
+from vqa_desk.core.importer import import_dataset
+from vqa_desk.core.paths import config_dir, data_dir
+from vqa_desk.core.sampling import parse_sizes
+from vqa_desk.core.settings import load_settings, save_settings
 from vqa_desk.core.workspace import Workspace
+from vqa_desk.gui.browser_panel import BrowserPanel
+from vqa_desk.gui.commands import SetAnswersCommand
+from vqa_desk.gui.cover_delegate import THUMB_SIDE
+from vqa_desk.gui.cover_model import CoverListModel
+from vqa_desk.gui.detail_panel import DetailPanel
+from vqa_desk.gui.dialogs import BulkAnswerDialog, NewWorkspaceDialog, ShortcutsDialog
+from vqa_desk.gui.session import Session
+from vqa_desk.gui.thumbnails import ThumbnailLoader
+from vqa_desk.gui.workers import Worker, WorkerPool
+
+LAYOUT_VERSION = 1  # bump when panels change so an old saved layout is not restored onto a new one
+DETAIL_SIDE = 1600
+
+
+def window_settings() -> QSettings:
+    """Window geometry and state, in our config folder (tests point it at a temporary one)."""
+    return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    def __init__(self, *, persist: bool = True) -> None:
+        """``persist=False`` (screenshots) leaves settings, recent files and locks alone."""
         super().__init__()
+        self._persist = persist
         self.setWindowTitle("VQA Desk")
-        self.workspace: Workspace | None = None
-        self._heading = QLabel("No workspace open")
-        self._heading.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._heading.setWordWrap(True)
-        self._splits = _table(["Split", "Covers", "QA pairs"])
-        self._types = _table(["Question type", "QA pairs"])
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self._heading)
-        layout.addWidget(self._splits)
-        layout.addWidget(self._types)
-        self.setCentralWidget(central)
-        self._build_menus()
+        self.session: Session | None = None
+        self.pool = WorkerPool(max_threads=2, parent=self)
+        self.grid_loader = ThumbnailLoader(self.pool, THUMB_SIDE, parent=self)
+        self.detail_loader = ThumbnailLoader(self.pool, DETAIL_SIDE, cache_size=24, max_in_flight=1, parent=self)
+        self.undo_stack = QUndoStack(self)
+        self.model: CoverListModel | None = None
+        self._search_worker: Worker | None = None
+        self._errors: list[QMessageBox] = []
 
+        self.browser = BrowserPanel()
+        self.detail = DetailPanel(self.detail_loader)
+        self.browse_page = QSplitter(Qt.Orientation.Horizontal)
+        self.browse_page.addWidget(self.browser)
+        self.browse_page.addWidget(self.detail)
+        self.browse_page.setStretchFactor(0, 3)
+        self.browse_page.setStretchFactor(1, 2)
+        self.nav = QListWidget()
+        self.nav.setFixedWidth(110)
+        self.pages = QStackedWidget()
+        self.add_panel("Browse", self.browse_page)
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(4, 4, 4, 0)
+        row.addWidget(self.nav)
+        row.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self.browser.cover_selected.connect(self._cover_selected)
+        self.detail.edit_requested.connect(self.push_answers)
+        self.detail.bulk_requested.connect(self.bulk_set_answer)
+        self._build_menus()
+        self._build_shortcuts()
+        self.statusBar()
+        self._restore_layout()
+
+    # ----- panels --------------------------------------------------------------------------------------
+    def add_panel(self, name: str, widget: QWidget) -> None:
+        """Later features (checks, export, fine-tune, review) add their panels here; nothing shows before."""
+        self.nav.addItem(name)
+        self.pages.addWidget(widget)
+
+    # ----- menus and keys ------------------------------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open…", self, shortcut=QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._ask_open)
-        file_menu.addAction(open_action)
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self._action(file_menu, "&New workspace from source…", self.ask_new, QKeySequence.StandardKey.New)
+        self._action(file_menu, "&Open…", self.ask_open, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
+        edit_menu.addAction(undo)
+        edit_menu.addAction(redo)
+        edit_menu.addSeparator()
+        self._action(edit_menu, "Set answer for selected covers…", self.bulk_set_answer, QKeySequence("Ctrl+B"))
+        self._action(edit_menu, "Revert answer to original", self.detail.revert_current, QKeySequence("Ctrl+R"))
+        self._action(edit_menu, "Find…", self.focus_search, QKeySequence.StandardKey.Find)
+
+        view_menu = self.menuBar().addMenu("&View")
+        for i in range(self.nav.count()):
+            self._action(view_menu, self.nav.item(i).text(), lambda i=i: self.nav.setCurrentRow(i))
+        view_menu.addSeparator()
+        self._action(view_menu, "Zoom in", lambda: self.detail.cover.zoom_by(1.25))
+        self._action(view_menu, "Zoom out", lambda: self.detail.cover.zoom_by(0.8))
+        self._action(view_menu, "Actual size (1:1)", self.detail.cover.actual_size)
+        self._action(view_menu, "Fit cover to view", self.detail.cover.fit)
+
         help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About VQA Desk", self)
-        about.triggered.connect(lambda: QMessageBox.about(self, "VQA Desk", f"VQA Desk {__version__}"))
-        help_menu.addAction(about)
+        self._action(help_menu, "&Keyboard shortcuts", lambda: ShortcutsDialog(self).open())
+        self._action(help_menu, "&About VQA Desk", lambda: QMessageBox.about(
+            self, "VQA Desk", f"VQA Desk {__version__}\nCurate, export, fine-tune and review VQA data."))
 
-    def _ask_open(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open workspace", "", "VQA Desk workspace (*.vqadesk)")
-        if name:
-            try:
-                self.open_workspace(Path(name))
-            except VQADeskError as exc:
-                QMessageBox.warning(self, "Cannot open workspace", str(exc))
+    def _action(self, menu: object, text: str, slot: object, shortcut: object = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)  # type: ignore[arg-type]
+        action.triggered.connect(slot)  # type: ignore[arg-type]
+        menu.addAction(action)  # type: ignore[attr-defined]
+        return action
 
+    def _build_shortcuts(self) -> None:
+        # J / K only when typing is not going on: the shortcut context stays with the grid and cover view.
+        for key, delta in (("J", 1), ("K", -1)):
+            for widget in (self.browser.grid, self.detail.cover, self.detail.qa_table):
+                sc = QShortcut(QKeySequence(key), widget, context=Qt.ShortcutContext.WidgetShortcut)
+                sc.activated.connect(lambda d=delta: self.browser.step(d))
+        for key in ("Return", "Enter"):
+            sc = QShortcut(QKeySequence(key), self.browser.grid, context=Qt.ShortcutContext.WidgetShortcut)
+            sc.activated.connect(self.detail.edit_current_answer)
+
+    def focus_search(self) -> None:
+        self.nav.setCurrentRow(0)
+        self.browser.search.setFocus()
+        self.browser.search.selectAll()
+
+    # ----- workspaces ----------------------------------------------------------------------------------
     def open_workspace(self, path: Path) -> None:
-        ws = Workspace.open(path)
-        if self.workspace is not None:
-            self.workspace.close()
-        self.workspace = ws
-        summary = ws.summary()
+        """Open ``path`` for editing; raises VQADeskError (nothing changes) if it cannot be opened."""
+        ws = Workspace.open(path, exclusive=self._persist)
+        self.close_workspace()
+        self.session = Session(ws, parent=self)
+        self.session.answers_changed.connect(self._answers_changed)
+        self.grid_loader.set_workspace(ws.path)
+        self.detail_loader.set_workspace(ws.path)
+        self.model = CoverListModel(self.session.index, self.grid_loader)
+        self.browser.set_model(self.model)
+        self.detail.set_session(self.session)
+        self.browser.apply_filter()
         self.setWindowTitle(f"{path.name} — VQA Desk")
-        source = summary.get("source") or {}
-        self._heading.setText(
-            f"<b>{path.name}</b> — source {source.get('kind', '?')} ({source.get('location', '?')}); "
-            f"{summary['invalid_images']} invalid images, {summary['edits']} edits"
-        )
-        rows = [(s, n, summary["qa_pairs"].get(s, 0)) for s, n in summary["images"].items()]
-        _fill(self._splits, rows)
-        _fill(self._types, list(summary["question_types"].items()))
+        if self._persist:
+            settings = load_settings()
+            settings.remember(path)
+            save_settings(settings)
+        self._start_search_index()
+        if self.model.rowCount():
+            self.browser.select_row(0)
 
-    def closeEvent(self, event: object) -> None:
-        if self.workspace is not None:
-            self.workspace.close()
-            self.workspace = None
-        super().closeEvent(event)  # type: ignore[arg-type]
+    def close_workspace(self) -> None:
+        if self._search_worker is not None:
+            self._search_worker.cancel()
+            self._search_worker = None
+        self.undo_stack.clear()  # commands refer to the session being closed
+        self.browser.set_model(None)
+        self.detail.set_session(None)
+        self.grid_loader.set_workspace(None)
+        self.detail_loader.set_workspace(None)
+        self.model = None
+        if self.session is not None:
+            self.session.close()
+            self.session = None
 
+    def _start_search_index(self) -> None:
+        assert self.session is not None
+        session = self.session
+        worker = Worker(build_search_index, session.path, list(session.index.rows))
+        worker.signals.finished.connect(lambda search, s=session: self._search_ready(s, search))
+        worker.signals.failed.connect(lambda msg, user: self.show_error("Search index", msg))
+        self._search_worker = worker
+        self.pool.start(worker)
 
-def _table(headers: list[str]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    return table
+    def _search_ready(self, session: Session, search: object) -> None:
+        if session is not self.session:
+            return  # built for a workspace that has since been closed
+        session.index.search = search  # type: ignore[assignment]
+        self._search_worker = None
+        f = self.browser.current_filter()
+        if f.text or f.qtype:
+            self.browser.apply_filter()
+        self.statusBar().showMessage("Search index ready", 3000)
 
+    def ask_open(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open workspace", str(data_dir()), "VQA Desk workspace (*.vqadesk)")
+        if name:
+            self.try_open(Path(name))
 
-def _fill(table: QTableWidget, rows: list[tuple[object, ...]]) -> None:
-    table.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            item = QTableWidgetItem(str(value))
-            if isinstance(value, int):
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            table.setItem(r, c, item)
+    def try_open(self, path: Path) -> bool:
+        try:
+            self.open_workspace(path)
+        except VQADeskError as exc:
+            self.show_error("Cannot open workspace", str(exc))
+            return False
+        return True
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = [Path(p) for p in load_settings().recent_workspaces]
+        for path in recent:
+            action = self.recent_menu.addAction(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.try_open(p))
+            action.setEnabled(path.exists())
+        if not recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def ask_new(self) -> None:
+        dialog = NewWorkspaceDialog(data_dir(), self)
+        dialog.accepted.connect(lambda: self.create_workspace(dialog.spec(), Path(dialog.target.text()),
+                                                              dialog.sizes_text(), dialog.seed.value()))
+        dialog.open()
+
+    def create_workspace(self, spec: str, target: Path, sizes: str, seed: int) -> Worker | None:
+        """Import in a worker with a progress dialog; the new workspace opens when the import succeeds."""
+        try:
+            parsed = parse_sizes(sizes)
+        except VQADeskError as exc:
+            self.show_error("New workspace", str(exc))
+            return None
+        progress = QProgressDialog("Importing…", "Cancel", 0, 0, self)
+        progress.setWindowTitle("New workspace")
+        progress.setMinimumDuration(300)
+        worker = Worker(lambda progress, cancel: import_dataset(spec, target, sizes=parsed, seed=seed,
+                                                               progress=progress, cancel=cancel),
+                        with_progress=True)
+        worker.signals.progress.connect(lambda done, total, msg: (progress.setMaximum(total),
+                                                                  progress.setValue(done),
+                                                                  progress.setLabelText(msg)))
+        progress.canceled.connect(worker.cancel)
+        worker.signals.finished.connect(lambda result: self.try_open(result.path))
+        worker.signals.failed.connect(lambda msg, user: self.show_error("New workspace", msg))
+        worker.signals.done.connect(progress.reset)
+        self.pool.start(worker)
+        return worker
+
+    # ----- edits ---------------------------------------------------------------------------------------
+    def push_answers(self, changes: list[tuple[int, str, str]], text: str) -> None:
+        if self.session is None or not changes:
+            return
+        self.undo_stack.push(SetAnswersCommand(self.session, changes, text,
+                                               on_error=lambda msg: self.show_error("Edit not saved", msg)))
+
+    def bulk_set_answer(self) -> None:
+        if self.session is None:
+            return
+        pks = self.browser.selected_pks()
+        if not pks:
+            self.show_error("Set answer", "Select one or more covers in the grid first (Ctrl+click, Shift+click).")
+            return
+        dialog = BulkAnswerDialog(len(pks), self)
+        dialog.accepted.connect(lambda: self.set_answer_for_covers(pks, dialog.qtype.currentData(),
+                                                                   dialog.answer.text()))
+        dialog.open()
+
+    def set_answer_for_covers(self, pks: list[int], qtype: str, answer: str) -> int:
+        """One undo step that sets ``answer`` on every ``qtype`` question of the given covers."""
+        assert self.session is not None
+        ws = self.session.ws
+        changes = [(qa.id, qa.answer, answer) for pk in pks for qa in ws.qa_for_image(pk)
+                   if qa.qtype == qtype and qa.answer != answer]
+        if changes:
+            self.push_answers(changes, f"Set {qtype} answer on {len(pks)} covers")
+        return len(changes)
+
+    def _answers_changed(self, pks: list[int]) -> None:
+        if self.model is not None:
+            self.model.covers_changed(pks)
+        if self.detail.pk in pks:
+            self.detail.refresh_answers()
+
+    def _cover_selected(self, pk: int) -> None:
+        if pk < 0 or self.model is None:
+            self.detail.show_cover(None, None)
+            return
+        row = self.model.row_of_pk(pk)
+        self.detail.show_cover(pk, self.model.cover(row) if row is not None else None)
+
+    # ----- errors and closing --------------------------------------------------------------------------
+    def show_error(self, title: str, message: str) -> QMessageBox:
+        """A non-blocking message: the window stays usable while it is shown."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.finished.connect(lambda _: self._errors.remove(box) if box in self._errors else None)
+        self._errors.append(box)
+        box.show()
+        self.statusBar().showMessage(f"{title}: {message.splitlines()[0]}", 10_000)
+        return box
+
+    def _restore_layout(self) -> None:
+        settings = window_settings()
+        if settings.value("layout_version", 0, type=int) != LAYOUT_VERSION:
+            self.resize(1280, 800)
+            return
+        geometry = settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = settings.value("state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        for key, splitter in (("browse_splitter", self.browse_page), ("detail_splitter", self.detail.splitter)):
+            value = settings.value(key)
+            if isinstance(value, QByteArray):
+                splitter.restoreState(value)
+
+    def save_layout(self) -> None:
+        settings = window_settings()
+        settings.setValue("layout_version", LAYOUT_VERSION)
+        settings.setValue("geometry", self.saveGeometry())
+        settings.setValue("state", self.saveState())
+        settings.setValue("browse_splitter", self.browse_page.saveState())
+        settings.setValue("detail_splitter", self.detail.splitter.saveState())
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._persist:
+            self.save_layout()
+        self.pool.shutdown()
+        self.close_workspace()
+        super().closeEvent(event)

@@ -1,0 +1,35 @@
+"""The open workspace as the GUI sees it: the core objects plus a signal when answers change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from vqa_desk.core.browse import CoverIndex
+from vqa_desk.core.workspace import AnswerChange, Edit, Workspace
+
+
+class Session(QObject):
+    answers_changed = Signal(list)  # image pks whose answers changed
+
+    def __init__(self, ws: Workspace, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.index = CoverIndex.load(ws)
+
+    @property
+    def path(self) -> Path:
+        return self.ws.path
+
+    def apply(self, changes: list[tuple[int, str]], *, reason: str, source: str) -> list[Edit]:
+        """Write answers through core (one transaction, audited) and refresh what depends on them."""
+        made = self.ws.set_answers([AnswerChange(qa, new) for qa, new in changes], reason=reason, source=source)
+        images = sorted({self.ws.qa(qa).image_pk for qa, _ in changes})
+        for pk in images:
+            self.index.update_cover(self.ws, pk)
+        self.answers_changed.emit(images)
+        return made
+
+    def close(self) -> None:
+        self.ws.close()
