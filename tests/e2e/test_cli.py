@@ -115,3 +115,51 @@ def test_an_import_killed_half_way_leaves_no_half_workspace(tmp_path: Path) -> N
     assert not partial.exists()
     with Workspace.open(ws) as opened:
         assert opened.summary()["images"] == {"train": 100}
+
+
+def test_default_command_without_display_builds_the_demo_and_runs_headless(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from vqa_desk.core.paths import demo_workspace_path
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert main([]) == 0
+    captured = capsys.readouterr()
+    assert "no display found" in captured.err
+    assert "train" in captured.out and "240" in captured.out  # the demo's 240 training covers
+    assert demo_workspace_path().exists()
+    # a second run reuses the workspace instead of rebuilding it
+    assert main([]) == 0
+    assert "creating the demo workspace" not in capsys.readouterr().err
+
+
+def test_demo_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--json"]) == 0
+    out = _json(capsys)
+    assert out["images"] == {"train": 240, "validation": 80, "test": 120}
+    assert out["invalid_images"] == 3
+
+
+def test_screenshot_command_writes_a_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "shot.png"
+    assert main(["screenshot", "browser", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
+    assert main(["screenshot", "browser", "a", "b", "--out", str(out)]) == 2
+
+
+def test_open_remembers_the_last_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vqa_desk import cli
+    from vqa_desk.core.settings import load_settings
+
+    opened: list[Path] = []
+    monkeypatch.setattr(cli, "has_display", lambda: True)
+    monkeypatch.setattr(cli, "_open_gui", lambda path: opened.append(path) or 0)
+    ws = tmp_path / "mine.vqadesk"
+    assert main(["new", str(ws), "--from", "demo"]) == 0
+    settings = load_settings()
+    settings.remember(ws)
+    from vqa_desk.core.settings import save_settings
+
+    save_settings(settings)
+    assert main([]) == 0
+    assert opened == [ws.resolve()]

@@ -4,38 +4,32 @@ import pytest
 from PIL import Image
 from pytestqt.qtbot import QtBot
 
-from tools.synthetic_ocrvqa import write_parquet
-from vqa_desk.core.importer import import_dataset
-from vqa_desk.core.sampling import parse_sizes
+from vqa_desk.core.errors import VQADeskError
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    write_parquet(tmp_path / "src" / "train.parquet", 12)
-    write_parquet(tmp_path / "src" / "test.parquet", 8, start=100)
-    path = tmp_path / "ws.vqadesk"
-    import_dataset(str(tmp_path / "src"), path, sizes=parse_sizes("10,0,all"))
-    return path
-
-
-def test_main_window_shows_the_workspace_summary(qtbot: QtBot, workspace: Path) -> None:
-    from vqa_desk.gui.main_window import MainWindow
-
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.open_workspace(workspace)
-    assert window.windowTitle() == "ws.vqadesk — VQA Desk"
-    splits = window._splits
-    rows = {splits.item(r, 0).text(): (splits.item(r, 1).text(), splits.item(r, 2).text())
-            for r in range(splits.rowCount())}
-    assert rows == {"train": ("10", "50"), "test": ("8", "40")}
-
-
-def test_screenshot_renders_a_real_png(qtbot: QtBot, workspace: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("panel", "size"), [("main", (1400, 860)), ("browser", None)])
+def test_screenshot_renders_a_real_png(qtbot: QtBot, demo_ws: Path, tmp_path: Path, panel: str, size) -> None:
     from vqa_desk.gui.app import screenshot
 
-    out = screenshot("main", workspace, tmp_path / "shot.png")
+    out = screenshot(panel, demo_ws, tmp_path / "shot.png")
     with Image.open(out) as img:
-        assert img.size == (1100, 720)
-        # A rendered window has text and table lines, not one flat colour.
-        assert len(img.convert("L").getcolors(maxcolors=100_000) or []) > 10
+        if size:
+            assert img.size == size
+        # Covers, text and tables: thousands of colours, not a blank or flat window.
+        assert len(img.convert("RGB").getcolors(maxcolors=1_000_000) or []) > 1000
+
+
+def test_screenshot_of_an_unknown_panel(qtbot: QtBot, demo_ws: Path, tmp_path: Path) -> None:
+    from vqa_desk.gui.app import screenshot
+
+    with pytest.raises(VQADeskError, match="Unknown panel 'nope'"):
+        screenshot("nope", demo_ws, tmp_path / "x.png")
+
+
+def test_screenshot_leaves_settings_alone(qtbot: QtBot, demo_ws: Path, tmp_path: Path) -> None:
+    from vqa_desk.core.paths import config_dir
+    from vqa_desk.gui.app import screenshot
+
+    screenshot("browser", demo_ws, tmp_path / "x.png")
+    assert not (config_dir() / "settings.json").exists()
+    assert not (config_dir() / "window.ini").exists()
