@@ -136,6 +136,22 @@ class QAPair:
 
 
 @dataclass(frozen=True)
+class ImageMeta:
+    image_id: str
+    split: str
+    width: int | None
+    height: int | None
+    format: str | None
+    mode: str | None
+    source_ref: str
+    valid: bool
+    invalid_reason: str | None
+    title: str | None
+    author: str | None
+    genre: str | None
+
+
+@dataclass(frozen=True)
 class AnswerChange:
     qa_id: int
     new: str
@@ -310,6 +326,14 @@ class Workspace:
         if row is None:
             raise WorkspaceError(f"No cover with image id {image_id!r} in {self.path.name}.")
         return int(row[0])
+
+    def image_meta(self, image_pk: int) -> ImageMeta:
+        row = self._conn.execute(
+            "SELECT image_id, split, width, height, format, mode, source_ref, valid, invalid_reason, title, author, "
+            "genre FROM images WHERE id = ?", (image_pk,)).fetchone()
+        if row is None:
+            raise WorkspaceError(f"No cover {image_pk} in {self.path.name}.")
+        return ImageMeta(*row[:7], bool(row[7]), *row[8:])
 
     def image_bytes(self, image_pk: int) -> bytes:
         row = self._conn.execute("SELECT bytes FROM image_data WHERE image = ?", (image_pk,)).fetchone()

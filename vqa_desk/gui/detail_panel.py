@@ -122,15 +122,16 @@ class DetailPanel(QWidget):
             self.qa_model.set_pairs([])
             self.history.clear()
             return
-        self._meta["id"].setText(row.image_id)
-        self._meta["split"].setText(row.split)
-        self._meta["size"].setText(f"{row.width} × {row.height} px" if row.width else "unknown")
-        self._meta["mode"].setText(f"{row.format or '?'} {row.mode or ''}".strip())
-        self._meta["source"].setText(row.source_ref)
-        self._meta["title"].setText(row.title or "—")
-        self._meta["author"].setText(row.author or "—")
-        genre = self._session.ws.connection.execute("SELECT genre FROM images WHERE id = ?", (pk,)).fetchone()[0]
-        self._meta["genre"].setText(genre or "—")
+        meta = self._session.ws.image_meta(pk)
+        self._meta["id"].setText(meta.image_id)
+        self._meta["split"].setText(meta.split)
+        self._meta["size"].setText(f"{meta.width} × {meta.height} px" if meta.width else "unknown")
+        self._meta["mode"].setText(f"{meta.format or '?'} {meta.mode or ''}".strip())
+        # Break the source reference at "#" so a long shard name wraps at a sensible place.
+        self._meta["source"].setText(meta.source_ref.replace("#", "\u200b#"))
+        self._meta["title"].setText(meta.title or "—")
+        self._meta["author"].setText(meta.author or "—")
+        self._meta["genre"].setText(meta.genre or "—")
         if row.valid:
             self.validity.setText("")
             image = self._loader.image(pk)

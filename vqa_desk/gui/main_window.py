@@ -32,7 +32,7 @@ from vqa_desk.gui.cover_delegate import THUMB_SIDE
 from vqa_desk.gui.cover_model import CoverListModel
 from vqa_desk.gui.detail_panel import DetailPanel
 from vqa_desk.gui.dialogs import BulkAnswerDialog, NewWorkspaceDialog, ShortcutsDialog
-from vqa_desk.gui.session import Session
+from vqa_desk.gui.session import Session, settle_heap
 from vqa_desk.gui.thumbnails import ThumbnailLoader
 from vqa_desk.gui.workers import Worker, WorkerPool
 
@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         if session is not self.session:
             return  # built for a workspace that has since been closed
         session.index.search = search  # type: ignore[assignment]
+        settle_heap()
         self._search_worker = None
         f = self.browser.current_filter()
         if f.text or f.qtype:

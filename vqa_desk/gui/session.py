@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
 from vqa_desk.core.browse import CoverIndex
 from vqa_desk.core.workspace import AnswerChange, Edit, Workspace
+
+
+def settle_heap() -> None:
+    """Move the long-lived objects just loaded out of the garbage collector's sight.
+
+    The index of a full OCR-VQA workspace is ~1M objects; a full collection walking them takes ~100 ms, and
+    Python runs it on whichever thread allocates next, often the GUI thread in the middle of a scroll.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class Session(QObject):
@@ -17,6 +28,8 @@ class Session(QObject):
         super().__init__(parent)
         self.ws = ws
         self.index = CoverIndex.load(ws)
+        settle_heap()
+
 
     @property
     def path(self) -> Path:
@@ -33,3 +46,4 @@ class Session(QObject):
 
     def close(self) -> None:
         self.ws.close()
+        gc.unfreeze()  # let cyclic garbage from this workspace be collected again
