@@ -221,6 +221,7 @@ def ensure_demo_workspace(path: Path | None = None) -> Path:
         except VQADeskError as exc:
             print(f"vqa-desk: the demo workspace could not be opened ({exc}); rebuilding it.", file=sys.stderr)
     print(f"vqa-desk: creating the demo workspace at {path}", file=sys.stderr)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with _ProgressBar("demo", quiet=False) as bar:
         import_dataset("demo", path, force=True, progress=bar.update, cancel=bar.cancel)
     return path
@@ -271,7 +272,9 @@ def _print_summary(s: dict[str, Any]) -> None:
     source = s.get("source") or {}
     sampling = s.get("sampling") or {}
     print(f"Workspace   {s['workspace']}")
-    print(f"Source      {source.get('kind', '?')}: {source.get('location', '?')}  (seed {sampling.get('seed')})")
+    where = source.get("location", "?")
+    origin = where if where == source.get("kind") else f"{source.get('kind', '?')}: {where}"
+    print(f"Source      {origin}  (seed {sampling.get('seed')})")
     print(f"Created     {s.get('created')} with VQA Desk {s.get('tool_version')}")
     print("Split         covers  QA pairs")
     for split in s["images"]:

@@ -187,5 +187,18 @@ def test_unknown_source_and_folder_without_data(tmp_path: Path) -> None:
 def test_unwritable_target_folder(ocrvqa_dir: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(WorkspaceError, match="Cannot create a workspace"):
+    with pytest.raises(WorkspaceError, match="does not exist"):
         import_dataset(str(ocrvqa_dir), blocker / "w.vqadesk", sizes=parse_sizes("1,1,1"))
+    with pytest.raises(WorkspaceError, match=r"the folder .*mistyped does not exist"):
+        import_dataset(str(ocrvqa_dir), tmp_path / "mistyped" / "w.vqadesk", sizes=parse_sizes("1,1,1"))
+    assert not (tmp_path / "mistyped").exists()
+
+
+def test_all_sizes_zero_is_refused(ocrvqa_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(SamplingError, match="Nothing to import"):
+        import_dataset(str(ocrvqa_dir), tmp_path / "w.vqadesk", sizes=parse_sizes("0,0,0"))
+
+
+def test_split_option_is_noted_when_the_source_names_its_splits(ocrvqa_dir: Path, tmp_path: Path) -> None:
+    result = import_dataset(str(ocrvqa_dir), tmp_path / "w.vqadesk", sizes=parse_sizes("1,1,1"), split="test")
+    assert any("--split test was ignored" in n for n in result.notes)

@@ -134,11 +134,23 @@ def test_a_truncated_workspace_is_reported_as_damaged(tmp_path: Path) -> None:
         broken.summary()
 
 
-def test_another_sqlite_file_is_not_a_workspace(tmp_path: Path) -> None:
+def test_another_sqlite_file_is_not_a_workspace_and_is_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
     sqlite3.connect(path).execute("CREATE TABLE t(x)").connection.close()
+    before = path.read_bytes()
     with pytest.raises(WorkspaceError, match="not a VQA Desk workspace"):
         Workspace.open(path)
+    assert path.read_bytes() == before  # still in its own journal mode, no WAL switch
+    assert not (tmp_path / "other.db-wal").exists()
+
+
+def test_a_stray_file_is_not_rewritten(tmp_path: Path) -> None:
+    for name, content in (("empty.vqadesk", b""), ("text.vqadesk", b"notes " * 1000)):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(WorkspaceError):
+            Workspace.open(path)
+        assert path.read_bytes() == content
 
 
 def test_missing_file_and_folder_and_existing_target(tmp_path: Path) -> None:
@@ -164,8 +176,11 @@ def test_an_incomplete_import_is_refused(tmp_path: Path) -> None:
 def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")
-    with pytest.raises(WorkspaceError, match="Cannot create a workspace"):
+    with pytest.raises(WorkspaceError, match="does not exist"):
         Workspace.create(blocker / "w.vqadesk")
+    with pytest.raises(WorkspaceError, match="does not exist"):
+        Workspace.create(tmp_path / "typo" / "w.vqadesk")
+    assert not (tmp_path / "typo").exists()
 
 
 def test_exclusive_open_refuses_a_second_holder_until_closed(tmp_path: Path) -> None:

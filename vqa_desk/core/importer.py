@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vqa_desk.core.dataset import SourceRow, open_source
-from vqa_desk.core.errors import WorkspaceError
+from vqa_desk.core.errors import SamplingError, WorkspaceError
 from vqa_desk.core.images import inspect_image
 from vqa_desk.core.progress import ProgressFn, check_cancel, report
 from vqa_desk.core.questions import question_type
@@ -60,21 +60,28 @@ def import_dataset(
         )
     if target.is_dir():
         raise WorkspaceError(f"{target} is a folder; give a file name such as {target / 'books.vqadesk'}.")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    if not target.parent.is_dir():
+        # A mistyped folder should be an error, not a new folder somewhere unexpected.
         raise WorkspaceError(
-            f"Cannot create a workspace at {target}: {exc.strerror or exc}. Check that the folder exists and is "
-            "writable."
-        ) from exc
+            f"Cannot create a workspace at {target}: the folder {target.parent} does not exist. Create it first or "
+            "choose another location."
+        )
     source = open_source(spec, split=split, cache_dir=cache_dir)
+    notes: list[str] = []
+    if split is not None and source.kind not in ("jsonl",) and len(source.splits) > 1:
+        notes.append(f"--split {split} was ignored: this source names its own splits ({', '.join(source.splits)})")
     if sizes is None:
         sizes = {s: None for s in source.splits} if source.default_all else dict(DEFAULT_SIZES)
     # A split the sizes do not name (or name with 0) is left out.
     plan = {name: sample_rows(name, reader.num_rows, sizes[name], seed)
             for name, reader in source.splits.items() if name in sizes and sizes[name] != 0}
-    notes = [f"source has no {s} split; its size was ignored" for s, n in sizes.items()
-             if s not in source.splits and n]
+    if not plan:
+        raise SamplingError(
+            f"Nothing to import: every split's size is 0 (the source has {', '.join(source.splits)}). "
+            "Give at least one split a size, for example --sizes 150,50,100."
+        )
+    notes += [f"source has no {s} split; its size was ignored" for s, n in sizes.items()
+              if s not in source.splits and n]
 
     partial = partial_path(target)
     _remove_sqlite_files(partial)

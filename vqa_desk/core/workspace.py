@@ -172,12 +172,16 @@ class Workspace:
         path = Path(path)
         if path.exists():
             raise WorkspaceError(f"{path} already exists; choose another name or remove it first.")
+        if not path.parent.is_dir():
+            raise WorkspaceError(
+                f"Cannot create a workspace at {path}: the folder {path.parent} does not exist. Create it first or "
+                "choose another location."
+            )
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             conn = _connect(path)
         except (OSError, sqlite3.OperationalError) as exc:
             raise WorkspaceError(
-                f"Cannot create a workspace at {path}: {exc}. Check that the folder exists and is writable."
+                f"Cannot create a workspace at {path}: {exc}. Check that the folder is writable."
             ) from exc
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         with conn:
@@ -200,24 +204,33 @@ class Workspace:
             )
         if path.is_dir():
             raise WorkspaceError(f"{path} is a folder; a workspace is a single {SUFFIX} file.")
+        if path.stat().st_size == 0:
+            raise WorkspaceError(f"{path} is an empty file, not a VQA Desk workspace.")
+        # Identify the file through a read-only connection first: switching a foreign SQLite file to WAL (or
+        # writing a header into a stray file) must never happen just because someone tried to open it.
         try:
-            conn = _connect(path)
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                app_id = probe.execute("PRAGMA application_id").fetchone()[0]
+                version = probe.execute("PRAGMA user_version").fetchone()[0]
+            finally:
+                probe.close()
         except sqlite3.DatabaseError as exc:
             raise WorkspaceError(
                 f"{path} is not a VQA Desk workspace or is damaged ({exc}). If it was copied or downloaded, "
                 "copy it again; otherwise re-create it with 'vqa-desk new'."
             ) from exc
         if app_id != APPLICATION_ID:
-            conn.close()
             raise WorkspaceError(f"{path} is a SQLite file but not a VQA Desk workspace.")
         if version > SCHEMA_VERSION:
-            conn.close()
             raise WorkspaceError(
                 f"{path} was written by a newer VQA Desk (workspace schema {version}; this version "
                 f"{__version__} reads up to {SCHEMA_VERSION}). Update VQA Desk to open it; the file was not changed."
             )
+        try:
+            conn = _connect(path)
+        except sqlite3.DatabaseError as exc:
+            raise WorkspaceError(f"{path} cannot be opened for writing ({exc}). Check the file's permissions.") from exc
         if version < SCHEMA_VERSION:
             conn = _migrate(path, conn, version)
         ws = cls(path, conn)

@@ -17,10 +17,29 @@ def application() -> object:
 
     app = QApplication.instance()
     if app is None:
+        _quiet_offscreen_warnings()
         app = QApplication(sys.argv[:1])
         app.setApplicationName("VQA Desk")
         app.setOrganizationName("vqa-desk")
     return app
+
+
+def _quiet_offscreen_warnings() -> None:
+    """The offscreen platform (screenshots, headless tests) warns about window hints it cannot honour; those
+    lines would bury real messages on stderr. Everything else still goes to Qt's default handler."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    previous = None
+
+    def handler(kind: QtMsgType, context: object, message: str) -> None:
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(kind, context, message)
+        else:
+            sys.stderr.write(message + "\n")
+
+    previous = qInstallMessageHandler(handler)
 
 
 def run_app(workspace: Path) -> int:
@@ -57,9 +76,8 @@ def screenshot(panel: str, workspace: Path, out: Path) -> Path:
     QCoreApplication.processEvents()
     widget = window if panel == "main" else window.browse_page
     pixmap = widget.grab()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ok = pixmap.save(str(out), "PNG")
+    ok = out.parent.is_dir() and pixmap.save(str(out), "PNG")
     window.close()
     if not ok:
-        raise VQADeskError(f"Could not write {out}; check that the folder is writable.")
+        raise VQADeskError(f"Could not write {out}; check that the folder {out.parent} exists and is writable.")
     return out
