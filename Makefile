@@ -30,6 +30,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_gui.py --covers 20000
 
 # A real window under Xvfb (not needed for the tests, which run offscreen) needs these Debian packages.
 system-deps:

@@ -250,3 +250,39 @@ def test_opening_a_workspace_remembers_it(window, demo_ws: Path) -> None:
     settings = load_settings()
     assert settings.last_workspace == str(demo_ws.resolve())
     assert settings.recent_workspaces[0] == str(demo_ws.resolve())
+
+
+def test_new_workspace_imports_in_a_worker_and_opens_it(window, qtbot: QtBot, tmp_path: Path) -> None:
+    win = window
+    target = tmp_path / "fresh.vqadesk"
+    worker = win.create_workspace("demo", target, "20,10,all", 7)
+    assert worker is not None
+    with qtbot.waitSignal(worker.signals.done, timeout=30_000):
+        pass
+    qtbot.waitUntil(lambda: win.session is not None and win.session.path == target, timeout=5000)
+    assert win.model.total == 20 + 10 + 120
+    assert win.windowTitle() == "fresh.vqadesk — VQA Desk"
+
+
+def test_new_workspace_errors_are_shown_not_raised(window, qtbot: QtBot, tmp_path: Path) -> None:
+    win = window
+    assert win.create_workspace("demo", tmp_path / "x.vqadesk", "1,2", 42) is None
+    assert "--sizes needs three" in win._errors[-1].text()
+    worker = win.create_workspace("demo", tmp_path / "x.vqadesk", "999,1,1", 42)
+    with qtbot.waitSignal(worker.signals.done, timeout=30_000):
+        pass
+    qtbot.waitUntil(lambda: "has 240 covers but 999" in win._errors[-1].text(), timeout=5000)
+    assert win.session.path.name == "demo.vqadesk"  # the open workspace stays open
+
+
+def test_new_workspace_dialog_builds_the_right_request(qtbot: QtBot, tmp_path: Path) -> None:
+    from vqa_desk.gui.dialogs import NewWorkspaceDialog
+
+    dialog = NewWorkspaceDialog(tmp_path)
+    qtbot.addWidget(dialog)
+    assert dialog.spec() == "demo" and dialog.sizes_text() == "all,all,all"
+    dialog.kind.setCurrentIndex(dialog.kind.findData("hf"))
+    dialog.location.setText("howard-hou/OCR-VQA")
+    assert dialog.spec() == "hf:howard-hou/OCR-VQA" and dialog.sizes_text() == "150,50,100"
+    dialog.sizes[1].setText("")
+    assert dialog.sizes_text() == "150,0,100"

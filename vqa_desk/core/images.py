@@ -56,8 +56,8 @@ def inspect_image(data: bytes | None) -> ImageInfo:
             img = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         return bad(f"image too large to decode safely ({_short(exc)})")
-    except UnidentifiedImageError as exc:
-        return bad(f"not a readable image ({_short(exc)})")
+    except UnidentifiedImageError:
+        return bad("not a readable image (unknown or corrupt format)")
     except Exception as exc:  # Pillow raises many types for hostile headers
         return bad(f"not a readable image ({_short(exc)})")
     with img:

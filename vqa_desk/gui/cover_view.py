@@ -32,9 +32,10 @@ class CoverView(QGraphicsView):
         self._item = None
         label: QGraphicsTextItem = self.scene().addText(text)
         label.setDefaultTextColor(QColor("#eeeeee"))
-        label.setTextWidth(260)
+        label.setTextWidth(max(120, self.viewport().width() - 24))
         self.scene().setSceneRect(label.boundingRect())
         self.resetTransform()
+        self.centerOn(label)
 
     @property
     def zoom(self) -> float:

@@ -80,7 +80,7 @@ class DetailPanel(QWidget):
         buttons.addWidget(self.bulk_button)
 
         self.history = QTreeWidget()
-        self.history.setHeaderLabels(["When (UTC)", "Question", "Old → new", "Source", "Reason"])
+        self.history.setHeaderLabels(["When (UTC)", "Old → new", "Question", "Source", "Reason"])
         self.history.setRootIsDecorated(False)
         self.history.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
 
@@ -154,8 +154,8 @@ class DetailPanel(QWidget):
         questions = {qa.id: qa.question for qa in self.qa_model.pairs}
         self.history.clear()
         for edit in reversed(self._session.ws.edits_for_image(self.pk)):
-            item = QTreeWidgetItem([edit.created_at.replace("T", " ").rstrip("Z"), questions.get(edit.qa_id, "?"),
-                                    f"{edit.old!r} → {edit.new!r}", edit.source, edit.reason])
+            item = QTreeWidgetItem([edit.created_at.replace("T", " ").rstrip("Z"), f"{edit.old!r} → {edit.new!r}",
+                                    questions.get(edit.qa_id, "?"), edit.source, edit.reason])
             self.history.addTopLevelItem(item)
 
     def edit_current_answer(self) -> None:
