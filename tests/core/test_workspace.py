@@ -93,21 +93,54 @@ def test_refuses_a_newer_schema_without_touching_the_file(tmp_path: Path) -> Non
     assert path.read_bytes() == before
 
 
-def test_older_schema_is_migrated_after_a_backup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_version_1_workspace_is_migrated_after_a_backup(tmp_path: Path) -> None:
+    """A workspace written before findings existed opens with its data intact and the new tables added."""
+    path = tmp_path / "w.vqadesk"
+    c = sqlite3.connect(path)
+    c.execute(f"PRAGMA application_id = {wsmod.APPLICATION_ID}")
+    c.executescript(wsmod._SCHEMA_V1)
+    c.execute("INSERT INTO meta(key, value) VALUES ('import_state', '\"complete\"')")
+    c.execute("INSERT INTO images(id, image_id, split, rank, source_ref, valid) VALUES (1, 'A', 'train', 0, 'x', 1)")
+    c.execute("INSERT INTO qa(image, idx, split, question, qtype, original_answer, answer) "
+              "VALUES (1, 0, 'train', 'Who wrote this book?', 'author', 'X', 'Y')")
+    c.execute("PRAGMA user_version = 1")
+    c.commit()
+    c.close()
+    with Workspace.open(path) as ws:
+        assert ws.connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert ws.qa(1).answer == "Y" and ws.qa(1).original_answer == "X"
+        tables = {r[0] for r in ws.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"findings", "finding_images", "ocr_lines"} <= tables
+    backup = tmp_path / "w.vqadesk.schema1.bak"
+    assert backup.exists()
+    assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_a_failing_migration_leaves_the_file_at_its_old_version(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "w.vqadesk"
     _tiny(path).close()
     c = sqlite3.connect(path)
-    c.execute("PRAGMA user_version = 0")
+    for table in ("finding_images", "findings", "ocr_lines"):  # back to a version-1 file
+        c.execute(f"DROP TABLE {table}")
+    c.execute("PRAGMA user_version = 1")
     c.close()
 
-    def step(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO meta(key, value) VALUES ('migrated', 'true')")
+    def broken(conn: sqlite3.Connection) -> None:
+        wsmod._to_v2(conn)  # the real step gets half-way...
+        raise sqlite3.OperationalError("disk on fire")  # ...and then fails
 
-    monkeypatch.setitem(wsmod.MIGRATIONS, 0, step)
-    with Workspace.open(path) as ws:
-        assert ws.meta.get("migrated") is True
-        assert ws.connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert (tmp_path / "w.vqadesk.schema0.bak").exists()
+    real = wsmod.MIGRATIONS[1]
+    monkeypatch.setitem(wsmod.MIGRATIONS, 1, broken)
+    with pytest.raises(WorkspaceError, match=r"could not be upgraded from schema 1 \(disk on fire\); it was left"):
+        Workspace.open(path)
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert check.execute("SELECT count(*) FROM sqlite_master WHERE name = 'findings'").fetchone()[0] == 0
+    check.close()
+    monkeypatch.setitem(wsmod.MIGRATIONS, 1, real)
+    with Workspace.open(path) as ws:  # and the real migration still works afterwards
+        assert ws.connection.execute("SELECT count(*) FROM findings").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(

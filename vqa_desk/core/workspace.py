@@ -27,7 +27,7 @@ from vqa_desk.core.errors import WorkspaceError
 from vqa_desk.core.timeutil import utc_now
 
 APPLICATION_ID = 0x56514144  # "VQAD"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SUFFIX = ".vqadesk"
 SPLITS = ("train", "validation", "test")
 
@@ -102,9 +102,56 @@ CREATE TABLE import_issues (
 );
 """
 
-# MIGRATIONS[v] upgrades a schema at version v to v + 1. Empty while only version 1 exists; the mechanism
-# (backup, one transaction per step, user_version bump) is exercised by the tests with a fake step.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+# Version 2: label-check findings and cached OCR of the covers.
+_SCHEMA_V2 = """
+CREATE TABLE findings (
+    id         INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL UNIQUE,          -- what the finding is about; re-running checks finds it again
+    kind       TEXT NOT NULL,
+    detail     TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    status     TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'applied', 'dismissed')),
+    reason     TEXT NOT NULL DEFAULT '',      -- why it was dismissed
+    summary    TEXT NOT NULL,
+    evidence   TEXT NOT NULL,                 -- JSON list of sentences
+    changes    TEXT NOT NULL,                 -- JSON list of {qa_id, image_pk, old, new}
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX findings_kind_status ON findings(kind, status);
+CREATE TABLE finding_images (
+    finding INTEGER NOT NULL REFERENCES findings(id) ON DELETE CASCADE,
+    image   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    PRIMARY KEY (finding, image)
+);
+CREATE INDEX finding_images_image ON finding_images(image);
+CREATE TABLE ocr_lines (
+    image      INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    engine     TEXT NOT NULL,
+    lines      TEXT NOT NULL,                 -- JSON list of {text, score, box: [[x, y] x4]}
+    error      TEXT,
+    created_at TEXT NOT NULL
+);
+"""
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run DDL statement by statement: unlike executescript(), this stays inside the caller's transaction."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+
+
+def _to_v2(conn: sqlite3.Connection) -> None:
+    _execute_script(conn, _SCHEMA_V2)
+
+
+# MIGRATIONS[v] upgrades a schema at version v to v + 1. New workspaces are created at version 1 and brought
+# forward by the same steps, so every schema change has exactly one definition.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v2}
 
 
 @dataclass(frozen=True)
@@ -186,6 +233,8 @@ class Workspace:
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         with conn:
             conn.executescript(_SCHEMA_V1)
+            for version in range(1, SCHEMA_VERSION):
+                MIGRATIONS[version](conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.executemany(
                 "INSERT INTO meta(key, value) VALUES (?, ?)",
@@ -376,10 +425,12 @@ class Workspace:
         return [Edit(*r) for r in rows]
 
     # ----- the one way labels change -----------------------------------------------------------------
-    def set_answers(self, changes: Sequence[AnswerChange], *, reason: str, source: str) -> list[Edit]:
+    def set_answers(self, changes: Sequence[AnswerChange], *, reason: str, source: str,
+                    also: Callable[[sqlite3.Connection], None] | None = None) -> list[Edit]:
         """Write new answers and their audit rows in one transaction; unchanged values are skipped.
 
-        Undo in the GUI calls this with old and new swapped, so undo is audited too.
+        Undo in the GUI calls this with old and new swapped, so undo is audited too. ``also`` runs inside the
+        same transaction (a finding's status changes together with the answers it fixed, or not at all).
         """
         now = utc_now()
         made: list[Edit] = []
@@ -400,6 +451,8 @@ class Workspace:
                     (change.qa_id, old, change.new, reason, source, now),
                 )
                 made.append(Edit(int(cur.lastrowid or 0), change.qa_id, "answer", old, change.new, reason, source, now))
+            if also is not None:
+                also(self._conn)
         return made
 
     def set_answer(self, qa_id: int, new: str, *, reason: str = "", source: str = "user") -> Edit | None:
@@ -469,9 +522,19 @@ def _migrate(path: Path, conn: sqlite3.Connection, version: int) -> sqlite3.Conn
         if step is None:
             conn.close()
             raise WorkspaceError(f"{path} has schema {version}, which this version cannot upgrade.")
-        with conn:
+        try:
+            # An explicit BEGIN: DDL does not open a transaction implicitly, and a step must be all or nothing.
+            conn.execute("BEGIN IMMEDIATE")
             step(conn)
             conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.commit()
+        except sqlite3.Error as exc:
+            conn.rollback()
+            conn.close()
+            raise WorkspaceError(
+                f"{path} could not be upgraded from schema {version} ({exc}); it was left unchanged. A copy from "
+                f"before the upgrade is at {backup.name}."
+            ) from exc
         version += 1
     return conn
 
