@@ -23,7 +23,6 @@ EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
 
 # Commands of the CLI contract (ARCHITECTURE.md) that later versions add; asking for one is a user error.
 PLANNED = {
-    "check": "label consistency checks",
     "export": "training-file export",
     "sandbox": "the offline OpenAI-compatible sandbox server",
     "finetune": "fine-tuning jobs",
@@ -82,6 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("workspace", type=Path)
     i.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     i.set_defaults(func=_cmd_info)
+
+    c = sub.add_parser("check", help="find inconsistent labels and suggest fixes")
+    c.add_argument("workspace", type=Path)
+    c.add_argument("--ocr", action=argparse.BooleanOptionalAction, default=None,
+                   help="read the covers with OCR for evidence (default: on when the OCR engine is installed)")
+    c.add_argument("--policy", choices=["as_printed", "main_title", "catalogue"],
+                   help="title policy, saved in the workspace (default: the workspace's, else as_printed)")
+    c.add_argument("--apply", metavar="KIND|all", help="apply the suggestions of this kind (or all) headless")
+    c.add_argument("--min-confidence", type=float, default=0.9, help="with --apply: only findings this sure "
+                                                                     "(default 0.9; 'possible' ones never)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=_cmd_check)
 
     d = sub.add_parser("demo", help="the headless loop on the demo data")
     d.add_argument("--out", type=Path, help="folder for the demo workspace (default: the user data folder)")
@@ -146,6 +157,75 @@ def _cmd_info(args: argparse.Namespace) -> int:
     else:
         _print_summary(summary)
     return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from vqa_desk.core import findings as store
+    from vqa_desk.core.checks import KINDS, TITLE_POLICY_KEY, run_checks
+    from vqa_desk.core.ocr import engine_available, run_ocr
+    from vqa_desk.core.workspace import Workspace
+
+    if args.apply and args.apply != "all" and args.apply not in KINDS:
+        raise VQADeskError(f"--apply takes 'all' or one of: {', '.join(KINDS)}.")
+    Workspace.open(args.workspace).close()  # a clear error before any OCR starts
+    use_ocr = engine_available() if args.ocr is None else args.ocr
+    ocr_note = None
+    if use_ocr:
+        with _ProgressBar("ocr", quiet=False) as bar:
+            ocr = run_ocr(args.workspace, progress=bar.update, cancel=bar.cancel)
+        ocr_note = {"read": ocr.read, "cached": ocr.skipped_cached, "failed": ocr.failed}
+        for image_id, why in list(ocr.failed.items())[:10]:
+            print(f"note: OCR of {image_id} failed: {why}", file=sys.stderr)
+    elif args.ocr is None:
+        print("note: the OCR engine is not installed; checks run on text evidence only (cover evidence off).",
+              file=sys.stderr)
+    with Workspace.open(args.workspace) as ws:
+        if args.policy:
+            ws.meta.set(TITLE_POLICY_KEY, args.policy)
+        run = run_checks(ws, use_ocr=use_ocr)
+        summary = store.store_run(ws, run)
+        applied: list[int] = []
+        edits = 0
+        if args.apply:
+            chosen = store.select_for_apply(ws, kind=args.apply, min_confidence=args.min_confidence)
+            applied = [f.id for f in chosen if f.id is not None]
+            edits = len(store.apply(ws, applied, source="check")) if applied else 0
+        findings = store.load(ws)
+    counts = {k: sum(1 for f in findings if f.kind == k and f.status == "open") for k in KINDS}
+    if args.json:
+        _print_json({
+            "counts": counts,
+            "policy": run.policy.value,
+            "cover_text": run.cover_text,
+            "ocr": ocr_note,
+            "stored": summary.__dict__,
+            "applied": {"findings": len(applied), "edits": edits},
+            "findings": [_finding_json(f) for f in findings],
+        })
+        return EXIT_OK
+    print(f"Checks on {args.workspace} (title policy {run.policy.value}; cover evidence "
+          f"{'on, ' + str(run.covers_with_text) + ' covers with text' if run.cover_text else 'off'})")
+    for kind in KINDS:
+        print(f"  {kind:<20} {counts[kind]:>5} open")
+    if args.apply:
+        print(f"Applied {len(applied)} findings ({edits} answers changed, source 'check').")
+    for f in findings:
+        if f.status != "open":
+            continue
+        flag = " (possible)" if f.possible else ""
+        print(f"[{f.id}] {f.kind}/{f.detail} {f.confidence:.2f}{flag}: {f.summary}")
+        for ch in f.changes[:6]:
+            print(f"      {ch.image_id} {ch.question!r}: {ch.old!r} -> {ch.new!r}")
+        if len(f.changes) > 6:
+            print(f"      ... and {len(f.changes) - 6} more")
+    return EXIT_OK
+
+
+def _finding_json(f: Any) -> dict[str, Any]:
+    return {"id": f.id, "kind": f.kind, "detail": f.detail, "confidence": f.confidence, "status": f.status,
+            "reason": f.reason, "summary": f.summary, "evidence": f.evidence,
+            "changes": [{"qa_id": c.qa_id, "image_id": c.image_id, "question": c.question, "old": c.old,
+                         "new": c.new} for c in f.changes]}
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
