@@ -41,3 +41,15 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
         (root / sub).mkdir(parents=True, exist_ok=True)
         monkeypatch.setenv(var, str(root / sub))
     return root
+
+
+@pytest.fixture(scope="session")
+def ocr_demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workspace with every cover read by the real OCR engine (~20 s once per test session)."""
+    from vqa_desk.core.importer import import_dataset
+    from vqa_desk.core.ocr import run_ocr
+
+    path = tmp_path_factory.mktemp("ocr-demo") / "demo.vqadesk"
+    import_dataset("demo", path)
+    run_ocr(path)
+    return path

@@ -298,7 +298,8 @@ def check_genres(covers: dict[int, Cover]) -> list[Finding]:
                     [_change(cover, qa, guess)] if confident else [], [cover.pk]))
                 continue
             predicted, p = model.predict(cover, exclude=label)
-            if predicted and predicted != label and p >= 0.8 and model.probability(cover, label) < 0.01:
+            if (predicted and predicted != label and p >= 0.8 and model.probability(cover, label) < 0.01
+                    and model.trustworthy(predicted)):
                 words = sorted(model.evidence_words(cover, predicted))[:4]
                 out.append(Finding(
                     f"genre:{qa.id}", "genre", "genre_vs_title", round(0.5 + 0.45 * p, 3),
@@ -377,6 +378,10 @@ class _GenreModel:
             return None, 0.0
         genre = max(post, key=lambda g: post[g])
         return genre, post[genre]
+
+    def trustworthy(self, genre: str) -> bool:
+        """Enough labelled covers to learn from: a handful of books would make any word look decisive."""
+        return sum(self.docs.values()) >= 100 and self.docs[genre] >= 5
 
     def probability(self, cover: Cover, genre: str) -> float:
         return self._posterior(cover).get(genre, 0.0)

@@ -145,8 +145,9 @@ def run_ocr(path: Path, *, workers: int = 2, redo: bool = False, progress: Progr
         c = ws.connection
         todo = [(pk, iid) for pk, iid in c.execute(
             "SELECT id, image_id FROM images WHERE valid = 1"
-            + ("" if redo else " AND id NOT IN (SELECT image FROM ocr_lines)") + " ORDER BY id")]
-        cached = c.execute("SELECT count(*) FROM ocr_lines").fetchone()[0] if not redo else 0
+            # Covers that failed last time are tried again: engine failures can be transient.
+            + ("" if redo else " AND id NOT IN (SELECT image FROM ocr_lines WHERE error IS NULL)") + " ORDER BY id")]
+        cached = c.execute("SELECT count(*) FROM ocr_lines WHERE error IS NULL").fetchone()[0] if not redo else 0
         failed: dict[str, str] = {}
         done = 0
         report(progress, 0, len(todo), "reading covers")
@@ -223,5 +224,7 @@ def cover_lines(ws: Workspace) -> dict[int, list[OcrLine]]:
     for pk, info, width, height in ws.connection.execute(
             "SELECT o.image, o.ocr_info, i.width, i.height FROM image_ocr o JOIN images i ON i.id = o.image"):
         if pk not in out and info:
-            out[pk] = lines_from_dataset(json.loads(info) or [], width, height)
+            lines = lines_from_dataset(json.loads(info) or [], width, height)
+            if lines:
+                out[pk] = lines
     return out
