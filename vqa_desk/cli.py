@@ -161,31 +161,25 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from vqa_desk.core import findings as store
-    from vqa_desk.core.checks import KINDS, TITLE_POLICY_KEY, run_checks
-    from vqa_desk.core.ocr import engine_available, run_ocr
+    from vqa_desk.core.checks import KINDS
+    from vqa_desk.core.ocr import engine_available
     from vqa_desk.core.workspace import Workspace
 
     if args.apply and args.apply != "all" and args.apply not in KINDS:
         raise VQADeskError(f"--apply takes 'all' or one of: {', '.join(KINDS)}.")
     Workspace.open(args.workspace).close()  # a clear error before any OCR starts
     use_ocr = engine_available() if args.ocr is None else args.ocr
-    ocr_note = None
-    if use_ocr:
-        with _ProgressBar("ocr", quiet=False) as bar:
-            ocr = run_ocr(args.workspace, progress=bar.update, cancel=bar.cancel)
-        ocr_note = {"read": ocr.read, "cached": ocr.skipped_cached, "failed": ocr.failed}
-        for image_id, why in list(ocr.failed.items())[:10]:
-            print(f"note: OCR of {image_id} failed: {why}", file=sys.stderr)
-    elif args.ocr is None:
+    if not use_ocr and args.ocr is None:
         print("note: the OCR engine is not installed; checks run on text evidence only (cover evidence off).",
               file=sys.stderr)
+    with _ProgressBar("ocr", quiet=False) as bar:
+        report = store.check_and_store(args.workspace, use_ocr=use_ocr, policy=args.policy, progress=bar.update,
+                                       cancel=bar.cancel)
+    for image_id, why in list(report.ocr_failed.items())[:10]:
+        print(f"note: OCR of {image_id} failed: {why}", file=sys.stderr)
+    applied: list[int] = []
+    edits = 0
     with Workspace.open(args.workspace) as ws:
-        if args.policy:
-            ws.meta.set(TITLE_POLICY_KEY, args.policy)
-        run = run_checks(ws, use_ocr=use_ocr)
-        summary = store.store_run(ws, run)
-        applied: list[int] = []
-        edits = 0
         if args.apply:
             chosen = store.select_for_apply(ws, kind=args.apply, min_confidence=args.min_confidence)
             applied = [f.id for f in chosen if f.id is not None]
@@ -195,16 +189,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({
             "counts": counts,
-            "policy": run.policy.value,
-            "cover_text": run.cover_text,
-            "ocr": ocr_note,
-            "stored": summary.__dict__,
+            "policy": report.policy,
+            "cover_text": report.cover_text,
+            "ocr": {"read": report.ocr_read, "cached": report.ocr_cached, "failed": report.ocr_failed}
+            if use_ocr else None,
+            "stored": report.stored.__dict__,
             "applied": {"findings": len(applied), "edits": edits},
             "findings": [_finding_json(f) for f in findings],
         })
         return EXIT_OK
-    print(f"Checks on {args.workspace} (title policy {run.policy.value}; cover evidence "
-          f"{'on, ' + str(run.covers_with_text) + ' covers with text' if run.cover_text else 'off'})")
+    print(f"Checks on {args.workspace} (title policy {report.policy}; cover evidence "
+          f"{'on, ' + str(report.covers_with_text) + ' covers with text' if report.cover_text else 'off'})")
     for kind in KINDS:
         print(f"  {kind:<20} {counts[kind]:>5} open")
     if args.apply:

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from vqa_desk.core.checks import POSSIBLE, Change, CheckRun, Finding
+from vqa_desk.core.checks import KINDS, POSSIBLE, TITLE_POLICY_KEY, Change, CheckRun, Finding, TitlePolicy, run_checks
 from vqa_desk.core.errors import VQADeskError
+from vqa_desk.core.ocr import run_ocr
+from vqa_desk.core.progress import ProgressFn
 from vqa_desk.core.timeutil import utc_now
 from vqa_desk.core.workspace import AnswerChange, Edit, Workspace
 
@@ -176,3 +180,37 @@ def _ensure_current(ws: Workspace, findings: list[Finding]) -> None:
     if stale:
         raise FindingError(f"These answers changed after the checks ran: {', '.join(stale[:5])}. "
                            "Run the checks again before applying.")
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What one "run the checks" did, for the CLI and the GUI alike."""
+
+    counts: dict[str, int]  # open findings per kind after the run
+    stored: StoreSummary
+    cover_text: bool
+    covers_with_text: int
+    policy: str
+    ocr_read: int
+    ocr_cached: int
+    ocr_failed: dict[str, str]
+
+
+def check_and_store(path: Path, *, use_ocr: bool, policy: str | None = None, progress: ProgressFn | None = None,
+                    cancel: threading.Event | None = None) -> CheckReport:
+    """OCR the covers that need it (when ``use_ocr``), run every check, and store the findings."""
+    ocr_read, ocr_cached, ocr_failed = 0, 0, {}
+    if use_ocr:
+        ocr = run_ocr(path, progress=progress, cancel=cancel)
+        ocr_read, ocr_cached, ocr_failed = ocr.read, ocr.skipped_cached, ocr.failed
+    with Workspace.open(path) as ws:
+        if policy is not None:
+            ws.meta.set(TITLE_POLICY_KEY, TitlePolicy(policy).value)
+        run = run_checks(ws, use_ocr=use_ocr)
+        stored = store_run(ws, run)
+        counts = dict.fromkeys(KINDS, 0)
+        for kind, n in ws.connection.execute(
+                "SELECT kind, count(*) FROM findings WHERE status = 'open' GROUP BY kind"):
+            counts[kind] = n
+    return CheckReport(counts, stored, run.cover_text, run.covers_with_text, run.policy.value, ocr_read, ocr_cached,
+                       ocr_failed)
