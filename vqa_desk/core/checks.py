@@ -504,7 +504,7 @@ def check_titles(covers: dict[int, Cover], policy: TitlePolicy) -> list[Finding]
                 detail = ("series_not_printed" if series and "series" in evidence[0] else
                           "subtitle_not_printed" if subtitle else "subtitle_missing")
                 out.append(Finding(f"title_vs_cover:{qa.id}", "title_vs_cover", detail, confidence,
-                                   f"{cover.image_id}: title label differs from the cover", evidence,
+                                   f"{cover.image_id}: '{label}' → '{new}'", evidence,
                                    [_change(cover, qa, new)], [cover.pk]))
     return out
 

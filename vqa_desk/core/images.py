@@ -6,6 +6,7 @@ Import keeps every row and records what is wrong instead of failing.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import warnings
@@ -130,3 +131,133 @@ def make_thumbnail(data: bytes, max_side: int) -> Thumbnail:
     except Exception as exc:
         raise ImageError(f"cannot decode image ({_short(exc)})") from exc
     return Thumbnail(img.width, img.height, img.mode, img.tobytes())
+
+
+# ----- encoding for export ------------------------------------------------------------------------------
+
+# What OpenAI's vision fine-tuning accepts (REFERENCE.md §3): these formats, RGB or RGBA, at most 10 MB each.
+EXPORT_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+EXPORT_MODES = ("RGB", "RGBA")
+MAX_EXPORT_BYTES = 10 * 1024 * 1024
+# Re-encoding quality when no quality is asked for: high enough that small cover text stays legible.
+DEFAULT_EXPORT_QUALITY = 90
+_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True)
+class ExportImage:
+    """Image bytes ready for a training file, and what they are."""
+
+    data: bytes
+    format: str  # JPEG | PNG | WEBP
+    width: int
+    height: int
+    mode: str  # RGB | RGBA
+    passthrough: bool  # the original bytes, unchanged
+
+    @property
+    def mime(self) -> str:
+        return EXPORT_MIME[self.format]
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[self.format]
+
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+def encode_for_export(data: bytes | None, *, max_side: int | None = None, quality: int | None = None,
+                      passthrough: bool = True) -> ExportImage:
+    """Cover bytes as a provider accepts them: JPEG/PNG/WEBP, RGB/RGBA, upright, within ``max_side``.
+
+    The original bytes are kept when they already qualify and nothing was asked to change (no ``quality``,
+    no resize needed): re-encoding a JPEG only loses detail. Anything else is decoded, turned upright by its
+    EXIF orientation, converted (CMYK, palette, 16-bit grey ...), shrunk to ``max_side`` and saved as JPEG
+    with transparency laid onto white. Raises ImageError with the reason when the bytes cannot be used.
+    """
+    if not data:
+        raise ImageError("no image bytes")
+    img = _open_for_export(data)
+    with img:
+        width, height, fmt, mode = img.width, img.height, str(img.format), img.mode
+        if min(width, height) < MIN_SIDE:
+            raise ImageError(f"placeholder image ({width}x{height} {fmt}), not a cover")
+        if passthrough and quality is None and _can_pass_through(img, len(data), max_side):
+            _decode_fully(img)  # may decode at reduced scale: the size was read above
+            return ExportImage(data, fmt, width, height, mode, True)
+        return _reencode(img, max_side=max_side, quality=quality or DEFAULT_EXPORT_QUALITY)
+
+
+def _open_for_export(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"image too large to decode safely ({_short(exc)})") from exc
+    except Exception as exc:  # Pillow raises many types for hostile headers
+        raise ImageError(f"not a readable image ({_short(exc)})") from exc
+    if img.width * img.height > MAX_PIXELS:
+        img.close()
+        raise ImageError(
+            f"image too large to decode safely ({img.width}x{img.height} pixels; the limit is "
+            f"{MAX_PIXELS // 1_000_000} megapixels)"
+        )
+    return img
+
+
+def _can_pass_through(img: Image.Image, n_bytes: int, max_side: int | None) -> bool:
+    if img.format not in EXPORT_MIME or img.mode not in EXPORT_MODES or n_bytes > MAX_EXPORT_BYTES:
+        return False
+    if getattr(img, "n_frames", 1) != 1:  # animated WEBP/PNG: only a still image is accepted
+        return False
+    if max_side is not None and max(img.size) > max_side:
+        return False
+    # A provider may ignore EXIF orientation; a rotated cover must be re-encoded upright.
+    return img.getexif().get(_ORIENTATION, 1) == 1
+
+
+def _decode_fully(img: Image.Image) -> None:
+    """Prove the passed-through bytes decode (a truncated JPEG must never reach a training file)."""
+    try:
+        if img.format == "JPEG":
+            # Decoding at 1/8 scale still reads every entropy-coded block, so truncation is caught cheaply.
+            img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+        img.load()
+    except Exception as exc:
+        raise ImageError(f"image data is damaged ({_short(exc)})") from exc
+
+
+def _reencode(img: Image.Image, *, max_side: int | None, quality: int) -> ExportImage:
+    try:
+        if max_side is not None and img.format == "JPEG":
+            # Let libjpeg skip detail the resize would throw away anyway (it keeps at least the asked size).
+            img.draft(img.mode, (max_side, max_side))
+        img.load()
+        upright = ImageOps.exif_transpose(img) or img
+        rgb = to_rgb_or_rgba(upright)
+        if max_side is not None and max(rgb.size) > max_side:
+            rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+        if rgb.mode == "RGBA":
+            rgb = _onto_white(rgb)
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=quality)
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"image data is damaged ({_short(exc)})") from exc
+    out = buf.getvalue()
+    if len(out) > MAX_EXPORT_BYTES:
+        raise ImageError(
+            f"still {len(out) / 2**20:.1f} MB after re-encoding ({rgb.width}x{rgb.height}); providers accept at "
+            "most 10 MB per image. Set a maximum side length or a lower quality."
+        )
+    return ExportImage(out, "JPEG", rgb.width, rgb.height, "RGB", False)
+
+
+def _onto_white(img: Image.Image) -> Image.Image:
+    # JPEG has no alpha: transparent areas become white (what a viewer shows), not the black Pillow would give.
+    background = Image.new("RGB", img.size, (255, 255, 255))
+    background.paste(img, mask=img.getchannel("A"))
+    return background

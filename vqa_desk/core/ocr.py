@@ -216,6 +216,17 @@ def _store(ws: Workspace, batch: list[tuple[int, str, str | None]]) -> None:
     batch.clear()
 
 
+def lines_for(ws: Workspace, pk: int) -> list[OcrLine]:
+    """One cover's text lines, from the same sources as ``cover_lines``."""
+    row = ws.connection.execute("SELECT lines FROM ocr_lines WHERE image = ? AND error IS NULL", (pk,)).fetchone()
+    if row is not None:
+        return lines_from_json(row[0])
+    row = ws.connection.execute(
+        "SELECT o.ocr_info, i.width, i.height FROM image_ocr o JOIN images i ON i.id = o.image WHERE o.image = ?",
+        (pk,)).fetchone()
+    return lines_from_dataset(json.loads(row[0]) or [], row[1], row[2]) if row and row[0] else []
+
+
 def cover_lines(ws: Workspace) -> dict[int, list[OcrLine]]:
     """Engine OCR where it was run, else the dataset's own OCR words: every cover with any cover text."""
     out: dict[int, list[OcrLine]] = {}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from vqa_desk.core.errors import VQADeskError
 
-PANELS = ("main", "browser")
+PANELS = ("main", "browser", "checks")
 
 
 def application() -> object:
@@ -22,6 +24,32 @@ def application() -> object:
         app.setApplicationName("VQA Desk")
         app.setOrganizationName("vqa-desk")
     return app
+
+
+def _has_findings(path: Path) -> bool:
+    from vqa_desk.core.workspace import Workspace
+
+    with Workspace.open(path) as ws:
+        return ws.connection.execute("SELECT count(*) FROM findings").fetchone()[0] > 0
+
+
+def _show_checks(window: object) -> None:
+    """The Checks panel with findings to show: stored ones, or a run on cover text already at hand."""
+    from vqa_desk.core import findings
+
+    assert window.session is not None  # type: ignore[attr-defined]
+    ws = window.session.ws  # type: ignore[attr-defined]
+    if not findings.load(ws):
+        # Never run the OCR engine for a screenshot: cached OCR or the dataset's own OCR words serve.
+        from vqa_desk.core.checks import run_checks
+
+        findings.store_run(ws, run_checks(ws, use_ocr=True))
+        window.session.findings_changed.emit()  # type: ignore[attr-defined]
+    window.nav.setCurrentRow(1)  # type: ignore[attr-defined]
+    panel = window.checks  # type: ignore[attr-defined]
+    group = panel.model.item(0)
+    if group is not None and group.rowCount():
+        panel.tree.setCurrentIndex(group.child(0).index())
 
 
 def _quiet_offscreen_warnings() -> None:
@@ -64,8 +92,15 @@ def screenshot(panel: str, workspace: Path, out: Path) -> Path:
     application()
     window = MainWindow(persist=False)
     window.resize(1400, 860)
+    if panel == "checks" and not _has_findings(workspace):
+        # Rendering must not write into the user's workspace: run the checks on a copy.
+        scratch = Path(tempfile.mkdtemp(prefix="vqa-desk-shot-"))
+        shutil.copy(workspace, scratch / workspace.name)
+        workspace = scratch / workspace.name
     window.show()
     window.open_workspace(workspace)
+    if panel == "checks":
+        _show_checks(window)
     deadline = time.monotonic() + 15
     # Let the worker threads deliver the visible thumbnails and the cover before grabbing.
     while time.monotonic() < deadline:
@@ -74,7 +109,7 @@ def screenshot(panel: str, workspace: Path, out: Path) -> Path:
             break
         time.sleep(0.02)
     QCoreApplication.processEvents()
-    widget = window if panel == "main" else window.browse_page
+    widget = {"main": window, "browser": window.browse_page, "checks": window.checks}[panel]
     pixmap = widget.grab()
     ok = out.parent.is_dir() and pixmap.save(str(out), "PNG")
     window.close()

@@ -107,6 +107,16 @@ class BrowserPanel(QWidget):
         if self.current_pk() is None:
             self.cover_selected.emit(-1)
 
+    def clear_filters(self) -> None:
+        for box in (self.split_box, self.type_box, self.state_box):
+            box.blockSignals(True)
+            box.setCurrentIndex(0)
+            box.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.apply_filter()
+
     def current_pk(self) -> int | None:
         idx = self.grid.currentIndex()
         return idx.data(ROLE_PK) if idx.isValid() else None

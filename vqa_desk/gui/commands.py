@@ -10,6 +10,41 @@ from vqa_desk.core.errors import VQADeskError
 from vqa_desk.gui.session import Session
 
 
+class ApplyFindingsCommand(QUndoCommand):
+    """Apply the suggestions of some findings as one undo step; undo restores the answers and reopens them."""
+
+    def __init__(self, session: Session, ids: list[int], text: str,
+                 on_error: Callable[[str], None] | None = None) -> None:
+        super().__init__(text)
+        self._session, self._ids, self._on_error = session, ids, on_error
+
+    def redo(self) -> None:
+        self._guard(lambda: self._session.apply_findings(self._ids))
+
+    def undo(self) -> None:
+        self._guard(lambda: self._session.revert_findings(self._ids))
+
+    def _guard(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except VQADeskError as exc:
+            self.setObsolete(True)
+            if self._on_error is not None:
+                self._on_error(str(exc))
+
+
+class DismissFindingsCommand(QUndoCommand):
+    def __init__(self, session: Session, ids: list[int], reason: str) -> None:
+        super().__init__(f"Dismiss {len(ids)} finding(s)")
+        self._session, self._ids, self._reason = session, ids, reason
+
+    def redo(self) -> None:
+        self._session.set_dismissed(self._ids, self._reason)
+
+    def undo(self) -> None:
+        self._session.set_dismissed(self._ids, None)
+
+
 class SetAnswersCommand(QUndoCommand):
     """Set one or many answers as one undo step. ``changes`` are (qa_id, old, new)."""
 

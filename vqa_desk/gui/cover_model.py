@@ -86,6 +86,12 @@ class CoverListModel(QAbstractListModel):
             self._visible_row_of_pk = {self._index.rows[i].pk: r for r, i in enumerate(self._visible)}
         return self._visible_row_of_pk.get(pk)
 
+    def set_findings(self, counts: dict[int, int]) -> None:
+        """Open findings per cover, for the badges; repaints every row."""
+        self.findings = counts
+        if self._visible:
+            self.dataChanged.emit(self.index(0), self.index(len(self._visible) - 1), [ROLE_FINDINGS])
+
     def retain_thumbnails(self, pks: set[int]) -> None:
         self._loader.retain(pks)
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from vqa_desk import __version__
+from vqa_desk.core import findings as findings_store
 from vqa_desk.core.browse import build_search_index
 from vqa_desk.core.errors import VQADeskError
 from vqa_desk.core.importer import import_dataset
@@ -27,7 +28,8 @@ from vqa_desk.core.sampling import parse_sizes
 from vqa_desk.core.settings import load_settings, save_settings
 from vqa_desk.core.workspace import Workspace
 from vqa_desk.gui.browser_panel import BrowserPanel
-from vqa_desk.gui.commands import SetAnswersCommand
+from vqa_desk.gui.checks_panel import ChecksPanel
+from vqa_desk.gui.commands import ApplyFindingsCommand, DismissFindingsCommand, SetAnswersCommand
 from vqa_desk.gui.cover_delegate import THUMB_SIDE
 from vqa_desk.gui.cover_model import CoverListModel
 from vqa_desk.gui.detail_panel import DetailPanel
@@ -71,6 +73,9 @@ class MainWindow(QMainWindow):
         self.nav.setFixedWidth(110)
         self.pages = QStackedWidget()
         self.add_panel("Browse", self.browse_page)
+        self.checks = ChecksPanel(self.detail_loader)
+        self.add_panel("Checks", self.checks)
+        self._check_worker: Worker | None = None
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         central = QWidget()
@@ -83,6 +88,12 @@ class MainWindow(QMainWindow):
         self.browser.cover_selected.connect(self._cover_selected)
         self.detail.edit_requested.connect(self.push_answers)
         self.detail.bulk_requested.connect(self.bulk_set_answer)
+        self.checks.run_requested.connect(self.run_checks)
+        self.checks.cancel_requested.connect(lambda: self._check_worker.cancel() if self._check_worker else None)
+        self.checks.apply_requested.connect(self.apply_findings)
+        self.checks.dismiss_requested.connect(self.dismiss_findings)
+        self.checks.reopen_requested.connect(lambda ids: self.session and self.session.set_dismissed(ids, None))
+        self.checks.cover_requested.connect(self.show_cover)
         self._build_menus()
         self._build_shortcuts()
         self.statusBar()
@@ -160,11 +171,14 @@ class MainWindow(QMainWindow):
         self.close_workspace()
         self.session = Session(ws, parent=self)
         self.session.answers_changed.connect(self._answers_changed)
+        self.session.findings_changed.connect(self._findings_changed)
         self.grid_loader.set_workspace(ws.path)
         self.detail_loader.set_workspace(ws.path)
         self.model = CoverListModel(self.session.index, self.grid_loader)
         self.browser.set_model(self.model)
         self.detail.set_session(self.session)
+        self.checks.set_session(self.session)
+        self.model.set_findings(findings_store.counts_by_image(ws))
         self.browser.apply_filter()
         self.setWindowTitle(f"{path.name} — VQA Desk")
         if self._persist:
@@ -180,8 +194,12 @@ class MainWindow(QMainWindow):
             self._search_worker.cancel()
             self._search_worker = None
         self.undo_stack.clear()  # commands refer to the session being closed
+        if self._check_worker is not None:
+            self._check_worker.cancel()
+            self._check_worker = None
         self.browser.set_model(None)
         self.detail.set_session(None)
+        self.checks.set_session(None)
         self.grid_loader.set_workspace(None)
         self.detail_loader.set_workspace(None)
         self.model = None
@@ -260,6 +278,58 @@ class MainWindow(QMainWindow):
         worker.signals.done.connect(progress.reset)
         self.pool.start(worker)
         return worker
+
+    # ----- checks --------------------------------------------------------------------------------------
+    def run_checks(self, use_ocr: bool, policy: str) -> Worker | None:
+        """OCR (when asked) and all checks on a worker; the findings list reloads when they are stored."""
+        if self.session is None or self._check_worker is not None:
+            return None
+        session = self.session
+        worker = Worker(lambda progress, cancel: findings_store.check_and_store(
+            session.path, use_ocr=use_ocr, policy=policy, progress=progress, cancel=cancel), with_progress=True)
+        worker.signals.progress.connect(self.checks.show_progress)
+        worker.signals.finished.connect(lambda report, s=session: self._checks_done(s, report))
+        worker.signals.failed.connect(lambda msg, user: self.show_error("Checks", msg))
+        worker.signals.cancelled.connect(lambda: self.statusBar().showMessage("Checks cancelled", 5000))
+        worker.signals.done.connect(self._checks_finished)
+        self._check_worker = worker
+        self.checks.set_running(True)
+        self.pool.start(worker)
+        return worker
+
+    def _checks_finished(self) -> None:
+        self._check_worker = None
+        self.checks.set_running(False)
+
+    def _checks_done(self, session: Session, report: findings_store.CheckReport) -> None:
+        if session is not self.session:
+            return
+        session.findings_changed.emit()
+        failed = f", OCR failed on {len(report.ocr_failed)} covers" if report.ocr_failed else ""
+        self.statusBar().showMessage(
+            f"Checks done: {sum(report.counts.values())} open findings ({report.stored.new} new){failed}", 10_000)
+
+    def apply_findings(self, ids: list[int], text: str) -> None:
+        if self.session is not None and ids:
+            self.undo_stack.push(ApplyFindingsCommand(self.session, ids, text,
+                                                      on_error=lambda msg: self.show_error("Not applied", msg)))
+
+    def dismiss_findings(self, ids: list[int], reason: str) -> None:
+        if self.session is not None and ids:
+            self.undo_stack.push(DismissFindingsCommand(self.session, ids, reason))
+
+    def show_cover(self, pk: int, switch: bool) -> None:
+        if self.model is None:
+            return
+        if self.model.row_of_pk(pk) is None:  # hidden by the browser's filter: show everything again
+            self.browser.clear_filters()
+        self.browser.select_pk(pk)
+        if switch:
+            self.nav.setCurrentRow(0)
+
+    def _findings_changed(self) -> None:
+        if self.model is not None and self.session is not None:
+            self.model.set_findings(findings_store.counts_by_image(self.session.ws))
 
     # ----- edits ---------------------------------------------------------------------------------------
     def push_answers(self, changes: list[tuple[int, str, str]], text: str) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from vqa_desk.core import findings
 from vqa_desk.core.browse import CoverIndex
 from vqa_desk.core.workspace import AnswerChange, Edit, Workspace
 
@@ -23,6 +24,7 @@ def settle_heap() -> None:
 
 class Session(QObject):
     answers_changed = Signal(list)  # image pks whose answers changed
+    findings_changed = Signal()
 
     def __init__(self, ws: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -43,6 +45,29 @@ class Session(QObject):
             self.index.update_cover(self.ws, pk)
         self.answers_changed.emit(images)
         return made
+
+    def apply_findings(self, ids: list[int]) -> None:
+        edits = findings.apply(self.ws, ids, source="check")
+        self._after_findings(edits)
+
+    def revert_findings(self, ids: list[int]) -> None:
+        edits = findings.revert(self.ws, ids)
+        self._after_findings(edits)
+
+    def set_dismissed(self, ids: list[int], reason: str | None) -> None:
+        """Dismiss with a reason, or (reason None) open the findings again."""
+        if reason is None:
+            findings.reopen(self.ws, ids)
+        else:
+            findings.dismiss(self.ws, ids, reason)
+        self.findings_changed.emit()
+
+    def _after_findings(self, edits: list[Edit]) -> None:
+        images = sorted({self.ws.qa(e.qa_id).image_pk for e in edits})
+        for pk in images:
+            self.index.update_cover(self.ws, pk)
+        self.answers_changed.emit(images)
+        self.findings_changed.emit()
 
     def close(self) -> None:
         self.ws.close()
