@@ -7,7 +7,7 @@ from pytestqt.qtbot import QtBot
 from vqa_desk.core.errors import VQADeskError
 
 
-@pytest.mark.parametrize(("panel", "size"), [("main", (1400, 860)), ("browser", None)])
+@pytest.mark.parametrize(("panel", "size"), [("main", (1400, 860)), ("browser", None), ("checks", None)])
 def test_screenshot_renders_a_real_png(qtbot: QtBot, demo_ws: Path, tmp_path: Path, panel: str, size) -> None:
     from vqa_desk.gui.app import screenshot
 
@@ -33,3 +33,12 @@ def test_screenshot_leaves_settings_alone(qtbot: QtBot, demo_ws: Path, tmp_path:
     screenshot("browser", demo_ws, tmp_path / "x.png")
     assert not (config_dir() / "settings.json").exists()
     assert not (config_dir() / "window.ini").exists()
+
+
+def test_checks_screenshot_does_not_write_into_the_workspace(qtbot: QtBot, demo_ws: Path, tmp_path: Path) -> None:
+    from vqa_desk.core.workspace import Workspace
+    from vqa_desk.gui.app import screenshot
+
+    screenshot("checks", demo_ws, tmp_path / "c.png")
+    with Workspace.open(demo_ws) as ws:
+        assert ws.connection.execute("SELECT count(*) FROM findings").fetchone()[0] == 0
