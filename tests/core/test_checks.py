@@ -249,3 +249,20 @@ def test_real_ocr_reads_a_demo_cover(tmp_path: Path) -> None:
     text = " ".join(line.text for line in lines).casefold()
     assert author.casefold() in text
     assert all(w.casefold() in text for w in title.split())
+
+
+def test_non_latin_and_empty_authors(tmp_path: Path) -> None:
+    path = _workspace(tmp_path, [
+        _book("J1", "ノルウェイの森", "村上 春樹", "Literature & Fiction"),
+        _book("J2", "海辺のカフカ", "村上  春樹", "Literature & Fiction"),
+        _book("R1", "Война и мир", "Лев Толстой", "Literature & Fiction"),
+        _book("R2", "Анна Каренина", "ЛЕВ ТОЛСТОЙ", "Literature & Fiction"),
+        _row("E", "Nameless", "", "Travel", [("Who wrote this book?", "")]),
+    ])
+    with Workspace.open(path) as ws:
+        run = run_checks(ws, use_ocr=False)
+    fixes = {(c.image_id, c.question): c.new for f in run.findings for c in f.changes}
+    assert fixes[("J2", "Who wrote this book?")] == "村上 春樹"
+    assert fixes[("R2", "Who wrote this book?")] == "Лев Толстой"
+    empty = [f for f in run.findings if f.detail == "empty"]
+    assert len(empty) == 1 and not empty[0].changes  # nothing to fill it from: flagged, not guessed

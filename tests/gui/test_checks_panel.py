@@ -116,3 +116,24 @@ def test_browser_badges_count_open_findings(checked) -> None:
     assert win.model.data(win.model.index(row), ROLE_FINDINGS) == n
     clean = next(r for r in range(win.model.rowCount()) if win.model.cover(r).pk not in counts)
     assert win.model.data(win.model.index(clean), ROLE_FINDINGS) == 0
+
+
+def test_thousands_of_findings_stay_rows_in_one_model(qtbot: QtBot, demo_ws: Path) -> None:
+    from vqa_desk.core.checks import CheckRun, Finding, TitlePolicy
+    from vqa_desk.core.workspace import Workspace
+    from vqa_desk.gui.main_window import MainWindow
+
+    with Workspace.open(demo_ws) as ws:
+        qa = list(ws.connection.execute("SELECT id, image FROM qa LIMIT 2000"))
+        many = [Finding(f"formatting:{qa_id}", "formatting", "spaces", 0.95, f"finding {i}", ["e"], [], [pk])
+                for i, (qa_id, pk) in enumerate(qa)]
+        store.store_run(ws, CheckRun(many, False, 0, TitlePolicy.AS_PRINTED))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.open_workspace(demo_ws)
+    group = _kind_row(win, "formatting")
+    assert group.rowCount() == 2000
+    assert win.checks.tree.viewport().findChildren(type(win.checks.tree)) == []  # rows, not widgets
+    _select(win, group)
+    assert len(win.checks.selected_ids()) == 2000
+    win.close()
