@@ -27,7 +27,7 @@ from vqa_desk.core.errors import WorkspaceError
 from vqa_desk.core.timeutil import utc_now
 
 APPLICATION_ID = 0x56514144  # "VQAD"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SUFFIX = ".vqadesk"
 SPLITS = ("train", "validation", "test")
 
@@ -135,6 +135,39 @@ CREATE TABLE ocr_lines (
 """
 
 
+# Version 3: fine-tuning jobs, kept so a restarted app or CLI re-attaches to them, and their events.
+_SCHEMA_V3 = """
+CREATE TABLE finetune_jobs (
+    id               INTEGER PRIMARY KEY,
+    launch_id        TEXT NOT NULL UNIQUE,     -- sent as job metadata: finds the job again if the reply was lost
+    provider         TEXT NOT NULL,
+    status           TEXT NOT NULL,            -- preparing | uploading | the provider's job status | failed_local
+    base_model       TEXT NOT NULL,
+    suffix           TEXT,
+    hyperparameters  TEXT NOT NULL,            -- JSON
+    export_manifest  TEXT,
+    training_file    TEXT,
+    validation_file  TEXT,
+    job_id           TEXT,
+    fine_tuned_model TEXT,
+    trained_tokens   INTEGER,
+    error            TEXT,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE TABLE finetune_events (
+    job        INTEGER NOT NULL REFERENCES finetune_jobs(id) ON DELETE CASCADE,
+    event_id   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    level      TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    data       TEXT,                           -- JSON: step, train_loss, valid_loss ... for metrics events
+    PRIMARY KEY (job, event_id)
+);
+"""
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run DDL statement by statement: unlike executescript(), this stays inside the caller's transaction."""
     statement = ""
@@ -151,7 +184,11 @@ def _to_v2(conn: sqlite3.Connection) -> None:
 
 # MIGRATIONS[v] upgrades a schema at version v to v + 1. New workspaces are created at version 1 and brought
 # forward by the same steps, so every schema change has exactly one definition.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v2}
+def _to_v3(conn: sqlite3.Connection) -> None:
+    _execute_script(conn, _SCHEMA_V3)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v2, 2: _to_v3}
 
 
 @dataclass(frozen=True)
