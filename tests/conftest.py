@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.abc
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,38 @@ class _BlockQt(importlib.abc.MetaPathFinder):
 
 if os.environ.get("VQA_DESK_BLOCK_QT") == "1":
     sys.meta_path.insert(0, _BlockQt())
+
+
+class MemoryKeyring:
+    """A keyring backend that keeps secrets in a dict: tests never touch the user's real keyring."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    backend = type("MemoryBackend", (MemoryKeyring, KeyringBackend), {})()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    for var in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "OPENAI_BASE_URL", "VQA_DESK_SANDBOX_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture(autouse=True)
