@@ -24,15 +24,16 @@ from vqa_desk.core.providers import (
 def _status_error(status: int, body: dict, headers: dict | None = None) -> openai.APIStatusError:
     request = httpx.Request("POST", "http://127.0.0.1/v1/fine_tuning/jobs")
     response = httpx.Response(status, json=body, headers=headers or {}, request=request)
+    fallback = openai.InternalServerError if status >= 500 else openai.APIStatusError
     cls = {401: openai.AuthenticationError, 403: openai.PermissionDeniedError, 404: openai.NotFoundError,
-           429: openai.RateLimitError}.get(status, openai.InternalServerError if status >= 500 else openai.APIStatusError)
+           429: openai.RateLimitError}.get(status, fallback)
     return cls(body["error"]["message"], response=response, body=body)
 
 
 def test_profiles_default_save_and_load(tmp_path: Path) -> None:
     names = [p.name for p in load_profiles()]
     assert names == ["openai", "azure", "sandbox"]
-    profiles = default_profiles() + [ProviderProfile("local-vllm", ProviderKind.COMPATIBLE,
+    profiles = [*default_profiles(), ProviderProfile("local-vllm", ProviderKind.COMPATIBLE,
                                                      base_url="http://127.0.0.1:8000/v1", chat_model="qwen2-vl")]
     save_profiles(profiles)
     assert get_profile("local-vllm").chat_model == "qwen2-vl"
@@ -73,7 +74,8 @@ def test_clients_per_kind(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(make_client(get_profile("openai")), openai.OpenAI)
     with pytest.raises(ProviderError, match="resource's endpoint"):
         make_client(get_profile("azure"), key="k")
-    azure = ProviderProfile("az", ProviderKind.AZURE, base_url="https://x.openai.azure.com", api_version="2025-04-01-preview")
+    azure = ProviderProfile("az", ProviderKind.AZURE, base_url="https://x.openai.azure.com",
+                            api_version="2025-04-01-preview")
     assert isinstance(make_client(azure, key="k"), openai.AzureOpenAI)
     with pytest.raises(ProviderError, match="needs a base URL"):
         make_client(ProviderProfile("c", ProviderKind.COMPATIBLE), key="k")
