@@ -82,6 +82,7 @@ class ExportOptions:
     model: str = DEFAULT_MODEL  # for the token and cost estimate
     epochs: int | None = None  # None: estimate what n_epochs=auto picks
     validate: bool = True  # validate the training and validation files before they are put in place
+    estimate: bool = True  # count tokens while writing (loads the tokenizer, ~80 MB) for the cost estimate
     workers: int | None = None  # image-encoding threads; None: one per CPU
 
     def check(self) -> None:
@@ -106,7 +107,8 @@ class ExportOptions:
 
     def settings(self) -> dict[str, Any]:
         """The options as recorded in the manifest (the prompt is recorded separately, resolved)."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("system_prompt", "workers", "validate")}
+        out = {k: v for k, v in asdict(self).items()
+               if k not in ("system_prompt", "workers", "validate", "estimate")}
         out["jpeg_quality_when_reencoding"] = self.quality or DEFAULT_EXPORT_QUALITY
         return out
 
@@ -132,7 +134,7 @@ class ExportResult:
     manifest: Path
     examples: dict[str, int]  # split -> QA pairs written
     skipped: list[SkippedItem]
-    estimate: Estimate | None  # openai only: tokens depend on the model for other formats
+    estimate: Estimate | None  # openai with options.estimate only: other formats' tokens depend on the model
     validation: dict[str, ValidationReport]  # split -> report (openai train/validation, when validated)
     few_shot: list[dict[str, Any]]
     images: dict[str, int]  # passthrough / re_encoded covers
@@ -233,7 +235,7 @@ def _encode(job: _Job, opts: ExportOptions) -> EncodedCover | SkippedItem:
     except ImageError as exc:
         return SkippedItem(job.split, job.image_id, tuple(q.id for q in job.qa),
                            f"the image cannot be exported: {exc}")
-    part = image_part_json(image, opts.detail) if opts.format == "openai" else ""
+    part = image_part_json(image, opts.detail) if opts.format == "openai" else b""
     return EncodedCover(job.split, job.pk, job.image_id, job.qa, image, part, job.title, job.author, job.genre)
 
 
@@ -293,7 +295,7 @@ def pick_few_shot(ws: Workspace, opts: ExportOptions, *, encode: bool = True) ->
                                      image.format, len(image.data), image.passthrough)
         else:
             w, h = scaled_size(width or 0, height or 0, opts.max_side)
-            example = FewShotExample(pick, image_id, "", w, h)
+            example = FewShotExample(pick, image_id, b"", w, h)
         used[pick.qtype] += 1
         chosen.append(example)
     notes = []
@@ -342,7 +344,7 @@ class _Export:
             few_shot, notes = pick_few_shot(self.ws, self.opts) if self.opts.format == "openai" else ([], [])
             self.notes += notes
             layout = ChatLayout(system_prompt=prompt, few_shot=few_shot, k=self.opts.few_shot,
-                                detail=self.opts.detail, model=self.opts.model)
+                                detail=self.opts.detail, model=self.opts.model, count_tokens=self.opts.estimate)
             writer = self._writer(staging, layout)
             for split, _ in splits:
                 self._write_split(writer, split)
@@ -445,7 +447,7 @@ class _Export:
         return out
 
     def _estimate(self) -> Estimate | None:
-        if self.opts.format != "openai":
+        if self.opts.format != "openai" or not self.opts.estimate:
             return None
         splits = {s: c.tokens for s, c in self.counts.items()}
         return make_estimate(splits, model=self.opts.model, epochs=self.opts.epochs)
@@ -626,10 +628,10 @@ def _first_exportable(ws: Workspace, split: str) -> QAPair:
     return ws.qa(row[0])
 
 
-def _label_part(fmt: str, width: int, height: int, n_bytes: int, passthrough: bool, detail: str | None) -> str:
+def _label_part(fmt: str, width: int, height: int, n_bytes: int, passthrough: bool, detail: str | None) -> bytes:
     """An image part whose URL is a readable label instead of kilobytes of base64."""
     origin = "original bytes" if passthrough else "re-encoded"
     ref = {"url": f"<{fmt} {width}x{height}, {n_bytes / 1024:.0f} KB, {origin}>"}
     if detail is not None:
         ref["detail"] = detail
-    return json.dumps({"type": "image_url", "image_url": ref})
+    return json.dumps({"type": "image_url", "image_url": ref}).encode("utf-8")

@@ -17,6 +17,7 @@ with the dataset.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
 import hashlib
@@ -90,7 +91,8 @@ class Staging:
 
     def discard(self) -> None:
         for tmp, _ in self._moves:
-            _remove(tmp)
+            with contextlib.suppress(OSError):  # keep going: every other temporary must go too
+                _remove(tmp)
         self._moves.clear()
 
 
@@ -117,7 +119,7 @@ class HashingFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fh: BinaryIO = path.open("wb")
+        self._fh: BinaryIO = path.open("wb", buffering=1 << 20)
         self._sha = hashlib.sha256()
         self.bytes = 0
 
@@ -130,6 +132,11 @@ class HashingFile:
         if not self._fh.closed:
             self._fh.flush()
             os.fsync(self._fh.fileno())
+            self._fh.close()
+
+    def abort(self) -> None:
+        """Close on the failure path: no fsync, and no second error (a full disk fails the flush too)."""
+        with contextlib.suppress(OSError):
             self._fh.close()
 
     @property
@@ -156,7 +163,7 @@ class EncodedCover:
     image_id: str
     qa: list[QAPair]
     image: ExportImage
-    image_part: str = ""  # the OpenAI image content part as JSON text, built on the worker thread
+    image_part: bytes = b""  # the OpenAI image content part as JSON (ASCII), built on the worker thread
     title: str | None = None
     author: str | None = None
     genre: str | None = None
@@ -166,7 +173,7 @@ class EncodedCover:
 class FewShotExample:
     qa: QAPair
     image_id: str
-    image_part: str  # JSON text of the image content part ("" in estimates, which encode nothing)
+    image_part: bytes  # JSON of the image content part (b"" in estimates, which encode nothing)
     width: int
     height: int
     format: str = ""
@@ -206,11 +213,12 @@ class Writer(Protocol):
     def close_all(self) -> None: ...  # on failure: release file handles so staging can remove them
 
 
-def image_part_json(image: ExportImage, detail: str | None) -> str:
-    ref: dict[str, str] = {"url": image.data_url()}
-    if detail is not None:
-        ref["detail"] = detail
-    return json.dumps({"type": "image_url", "image_url": ref})
+def image_part_json(image: ExportImage, detail: str | None) -> bytes:
+    """The image content part as JSON bytes, built without a str round trip: base64 and the MIME type need no
+    JSON escaping, and this is the bulk of every line."""
+    tail = b"}}" if detail is None else b', "detail": ' + json.dumps(detail).encode("ascii") + b"}}"
+    return (b'{"type": "image_url", "image_url": {"url": "data:' + image.mime.encode("ascii") + b";base64,"
+            + base64.b64encode(image.data) + b'"' + tail)
 
 
 def _dumps(obj: Any) -> str:
@@ -221,11 +229,11 @@ def _dumps(obj: Any) -> str:
 
 @dataclass(frozen=True)
 class Prefix:
-    """The system message and few-shot pairs that open an example, as JSON text, with their token counts."""
+    """The system message and few-shot pairs that open an example, as JSON bytes, with their token counts."""
 
-    json: str
+    json: bytes
     few_shot: tuple[FewShotExample, ...]
-    text_tokens: int  # includes the per-example formatting tokens
+    text_tokens: int  # includes the per-example formatting tokens; 0 when tokens are not counted
     image_tokens: int
 
 
@@ -238,12 +246,14 @@ class ChatLayout:
     instead, so no line shows its own cover (and answer) in its few-shot context."""
 
     def __init__(self, *, system_prompt: str, few_shot: list[FewShotExample], k: int, detail: str | None,
-                 model: str) -> None:
+                 model: str, count_tokens: bool = True) -> None:
         self.system_prompt = system_prompt
         self._few_shot = few_shot
         self._k = k
         self.detail = detail
         self.model = model
+        # Text tokens need the tokenizer (~80 MB once loaded); a plain file export can do without.
+        self.count_tokens = count_tokens
         self._prefixes: dict[int | None, Prefix] = {}
 
     def prefix(self, target_pk: int) -> Prefix:
@@ -255,42 +265,53 @@ class ChatLayout:
         return cached
 
     def _build(self, chosen: tuple[FewShotExample, ...]) -> Prefix:
-        parts = [_dumps({"role": "system", "content": self.system_prompt})]
+        parts = [_dumps({"role": "system", "content": self.system_prompt}).encode("utf-8")]
         text_msgs: list[dict[str, Any]] = [{"role": "system", "content": self.system_prompt}]
         img_tokens = 0
         for n, f in enumerate(chosen, start=1):
             question = self.question_text(n, f.qa.question)
-            parts.append(self.user_json(question, f.image_part))
-            parts.append(_dumps({"role": "assistant", "content": f.qa.answer}))
+            parts.append(b"".join(self.user_pieces(question, f.image_part)))
+            parts.append(_dumps({"role": "assistant", "content": f.qa.answer}).encode("utf-8"))
             text_msgs += [{"role": "user", "content": [{"type": "text", "text": question}]},
                           {"role": "assistant", "content": f.qa.answer}]
             img_tokens += image_tokens(f.width, f.height, self.detail, self.model)
-        return Prefix(", ".join(parts), chosen, message_text_tokens(text_msgs), img_tokens)
+        text_tokens = message_text_tokens(text_msgs) if self.count_tokens else 0
+        return Prefix(b", ".join(parts), chosen, text_tokens, img_tokens)
 
     @staticmethod
     def question_text(n: int, question: str) -> str:
         return f"Question [{n}]: {question}"
 
     @staticmethod
-    def user_json(question: str, image_part: str) -> str:
-        return '{"role": "user", "content": [' + _dumps({"type": "text", "text": question}) + ", " + image_part + "]}"
+    def user_pieces(question: str, image_part: bytes) -> list[bytes]:
+        return [b'{"role": "user", "content": [', _dumps({"type": "text", "text": question}).encode("utf-8"),
+                b", ", image_part, b"]}"]
 
-    @staticmethod
-    def tail_text_tokens(question: str, answer: str | None) -> int:
+    def tail_text_tokens(self, question: str, answer: str | None) -> int:
         """Text tokens of the final question (and answer), formatting included, without the per-example part."""
+        if not self.count_tokens:
+            return 0
         tail: list[dict[str, Any]] = [{"role": "user", "content": [{"type": "text", "text": question}]}]
         if answer is not None:
             tail.append({"role": "assistant", "content": answer})
         return message_text_tokens(tail) - TOKENS_PER_EXAMPLE
 
-    def line(self, target_pk: int, question: str, image_part: str, answer: str | None) -> tuple[str, Prefix, str]:
-        """(the JSON line without newline, its prefix, the numbered question text)."""
+    def pieces(self, target_pk: int, question: str, image_part: bytes,
+               answer: str | None) -> tuple[list[bytes], Prefix, str]:
+        """(the JSON line in pieces, newline included; its prefix; the numbered question text). Pieces, not one
+        string: the prefix (the few-shot images, most of the line) is written as is, never copied per line."""
         prefix = self.prefix(target_pk)
         text = self.question_text(len(prefix.few_shot) + 1, question)
-        out = '{"messages": [' + prefix.json + ", " + self.user_json(text, image_part)
+        out = [b'{"messages": [', prefix.json, b", ", *self.user_pieces(text, image_part)]
         if answer is not None:
-            out += ", " + _dumps({"role": "assistant", "content": answer})
-        return out + "]}", prefix, text
+            out += [b", ", _dumps({"role": "assistant", "content": answer}).encode("utf-8")]
+        out.append(b"]}\n")
+        return out, prefix, text
+
+    def line(self, target_pk: int, question: str, image_part: bytes, answer: str | None) -> tuple[str, Prefix, str]:
+        """Like ``pieces``, as one string without the newline (for previews)."""
+        pieces, prefix, text = self.pieces(target_pk, question, image_part, answer)
+        return b"".join(pieces).decode("utf-8").rstrip("\n"), prefix, text
 
 
 class OpenAIWriter:
@@ -321,8 +342,9 @@ class OpenAIWriter:
         target_tokens = image_tokens(cover.image.width, cover.image.height, layout.detail, layout.model)
         for qa in cover.qa:
             answer = qa.answer if with_answer else None
-            line, prefix, question = layout.line(cover.pk, qa.question, cover.image_part, answer)
-            self._current.write((line + "\n").encode("utf-8"))
+            pieces, prefix, question = layout.pieces(cover.pk, qa.question, cover.image_part, answer)
+            for piece in pieces:
+                self._current.write(piece)
             self._line += 1
             self._index.writerow([cover.split, self._line, qa.id, cover.image_id, qa.qtype])
             counts.count(qa)
@@ -354,7 +376,7 @@ class OpenAIWriter:
 
     def close_all(self) -> None:
         for f in (*self._files.values(), self._index_file):
-            f.close()
+            f.abort()
 
 
 # ----- ShareGPT / LLaVA ----------------------------------------------------------------------------------
@@ -430,7 +452,7 @@ class ShareGPTWriter:
 
     def close_all(self) -> None:
         for f in self._files.values():
-            f.close()
+            f.abort()
 
 
 # ----- Hugging Face datasets ------------------------------------------------------------------------------

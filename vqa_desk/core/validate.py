@@ -325,7 +325,7 @@ class _Checker:
         return image_tokens(result.width, result.height, detail, self.model)
 
     def _decoded(self, url: str) -> _ImageResult:
-        key = hashlib.blake2b(url.encode("ascii", "replace"), digest_size=16).digest()
+        key = hashlib.sha256(url.encode("ascii", "replace")).digest()
         cached = self._images.get(key)
         if cached is None:
             if len(self._images) >= _IMAGE_CACHE_CAP:
