@@ -23,11 +23,9 @@ EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
 
 # Commands of the CLI contract (ARCHITECTURE.md) that later versions add; asking for one is a user error.
 PLANNED = {
-    "export": "training-file export",
     "sandbox": "the offline OpenAI-compatible sandbox server",
     "finetune": "fine-tuning jobs",
     "evaluate": "evaluation runs",
-    "validate": "training-file validation",
     "grade": "grading",
     "report": "the HTML report",
 }
@@ -93,6 +91,27 @@ def _parser() -> argparse.ArgumentParser:
                                                                      "(default 0.9; 'possible' ones never)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_cmd_check)
+
+    e = sub.add_parser("export", help="write training / validation / test files (and a manifest)")
+    e.add_argument("workspace", type=Path)
+    e.add_argument("--out", type=Path, required=True, help="folder for the files (its parent must exist)")
+    e.add_argument("--format", choices=["openai", "sharegpt", "hf"], default="openai")
+    e.add_argument("--quality", type=int, help="JPEG quality 1-100 (re-encodes every image; default: keep bytes)")
+    e.add_argument("--max-side", type=int, help="shrink images whose longest side is larger")
+    e.add_argument("--few-shot", type=int, default=6, help="few-shot example pairs per line (default 6)")
+    e.add_argument("--detail", choices=["low", "high", "auto"], help="image detail written into each image part")
+    e.add_argument("--provider", choices=["openai", "azure", "compatible"], default="openai",
+                   help="whose rules the files are validated against (default openai)")
+    e.add_argument("--model", help="model for the token and cost estimate (default gpt-4o-2024-08-06)")
+    e.add_argument("--epochs", type=int, help="epochs for the cost estimate (default: what 'auto' picks)")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=_cmd_export)
+
+    v = sub.add_parser("validate", help="check a chat-format JSONL file against a provider's rules")
+    v.add_argument("file", type=Path)
+    v.add_argument("--provider", choices=["openai", "azure", "compatible"], default="openai")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=_cmd_validate)
 
     d = sub.add_parser("demo", help="the headless loop on the demo data")
     d.add_argument("--out", type=Path, help="folder for the demo workspace (default: the user data folder)")
@@ -214,6 +233,58 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if len(f.changes) > 6:
             print(f"      ... and {len(f.changes) - 6} more")
     return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from vqa_desk.core.export import ExportOptions, export_workspace
+
+    options = ExportOptions(format=args.format, few_shot=args.few_shot, quality=args.quality, max_side=args.max_side,
+                            detail=args.detail, provider=args.provider,
+                            **({"model": args.model} if args.model else {}), epochs=args.epochs)
+    with _ProgressBar("export", quiet=False) as bar:
+        result = export_workspace(args.workspace, args.out, options=options, progress=bar.update, cancel=bar.cancel)
+    for item in result.skipped[:20]:
+        print(f"skipped {item.split} {item.image_id}: {item.reason}", file=sys.stderr)
+    if len(result.skipped) > 20:
+        print(f"... and {len(result.skipped) - 20} more skipped (see the manifest)", file=sys.stderr)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    problems = [(split, issue) for split, report in result.validation.items() for issue in report.errors]
+    for split, issue in problems:
+        print(f"vqa-desk: {split}: {issue.message}", file=sys.stderr)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(f"Exported {args.format} to {result.out_dir} in {result.seconds:.1f} s")
+        for split, path in result.files.items():
+            print(f"  {split:<11} {result.examples.get(split, 0):>6} examples  {path}")
+        print(f"  manifest    {result.manifest}")
+        if result.estimate is not None:
+            est = result.estimate.to_dict()
+            for split, t in est.get("splits", {}).items():
+                print(f"  tokens      {split:<11} {t['text_tokens']:>10,} text + {t['image_tokens']:>10,} image")
+            print(f"  training    {est['training_tokens']:,} tokens x {est['epochs']} epochs = "
+                  f"${est['training_cost_usd']:.2f} at ${est['training_price_per_1m_usd']}/1M (prices read "
+                  f"{est['prices_read']})")
+    return EXIT_OK if not problems else EXIT_USER
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from vqa_desk.core.validate import validate_file
+
+    with _ProgressBar("validate", quiet=False) as bar:
+        report = validate_file(args.file, provider=args.provider, progress=bar.update, cancel=bar.cancel)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        verdict = "passes" if report.ok else "FAILS"
+        print(f"{args.file} {verdict} {args.provider}'s rules: {report.stats.examples} examples, "
+              f"{report.stats.images} images")
+        for issue in report.errors:
+            print(f"  error: {issue.message}")
+        for issue in report.warnings:
+            print(f"  warning: {issue.message}")
+    return EXIT_OK if report.ok else EXIT_USER
 
 
 def _finding_json(f: Any) -> dict[str, Any]:

@@ -187,8 +187,7 @@ def launch(ws_path: Path, profile: ProviderProfile, request: LaunchRequest, clie
                     continue
                 result = validate_file(path, provider=rules)
                 if not result.ok:
-                    lines = "; ".join(f"line {e['line']}: {e['message']}" if isinstance(e, dict) else str(e)
-                                      for e in list(_errors(result))[:5])
+                    lines = "; ".join(issue.message for issue in result.errors[:5])
                     raise FineTuneError(f"{path.name} would be rejected by {profile.name}, so nothing was uploaded: "
                                         f"{lines}. Fix the labels or the export options and export again.")
             _update(ws, record_id, status="uploading")
@@ -208,10 +207,6 @@ def launch(ws_path: Path, profile: ProviderProfile, request: LaunchRequest, clie
             _update(ws, record_id, status="failed_local", error=str(exc))
             raise FineTuneError(str(exc), status=exc.status, code=exc.code) from None
         return job(ws, record_id)
-
-
-def _errors(result: Any) -> list[Any]:
-    return list(getattr(result, "errors", []) or [])
 
 
 def _upload(client: Any, profile: ProviderProfile, path: Path, progress: ProgressFn | None,
