@@ -7,7 +7,8 @@ from pytestqt.qtbot import QtBot
 from vqa_desk.core.errors import VQADeskError
 
 
-@pytest.mark.parametrize(("panel", "size"), [("main", (1400, 860)), ("browser", None), ("checks", None)])
+@pytest.mark.parametrize(("panel", "size"), [("main", (1400, 860)), ("browser", None), ("checks", None),
+                                           ("export", None)])
 def test_screenshot_renders_a_real_png(qtbot: QtBot, demo_ws: Path, tmp_path: Path, panel: str, size) -> None:
     from vqa_desk.gui.app import screenshot
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vqa_desk.core.errors import VQADeskError
 
-PANELS = ("main", "browser", "checks")
+PANELS = ("main", "browser", "checks", "export")
 
 
 def application() -> object:
@@ -109,7 +109,10 @@ def screenshot(panel: str, workspace: Path, out: Path) -> Path:
             break
         time.sleep(0.02)
     QCoreApplication.processEvents()
-    widget = {"main": window, "browser": window.browse_page, "checks": window.checks}[panel]
+    if panel == "export":
+        window.nav.setCurrentRow(2)
+    widget = {"main": window, "browser": window.browse_page, "checks": window.checks,
+              "export": window.export_panel}[panel]
     pixmap = widget.grab()
     ok = out.parent.is_dir() and pixmap.save(str(out), "PNG")
     window.close()

@@ -22,6 +22,7 @@ from vqa_desk import __version__
 from vqa_desk.core import findings as findings_store
 from vqa_desk.core.browse import build_search_index
 from vqa_desk.core.errors import VQADeskError
+from vqa_desk.core.export import ExportOptions, export_workspace
 from vqa_desk.core.importer import import_dataset
 from vqa_desk.core.paths import config_dir, data_dir
 from vqa_desk.core.sampling import parse_sizes
@@ -34,6 +35,7 @@ from vqa_desk.gui.cover_delegate import THUMB_SIDE
 from vqa_desk.gui.cover_model import CoverListModel
 from vqa_desk.gui.detail_panel import DetailPanel
 from vqa_desk.gui.dialogs import BulkAnswerDialog, NewWorkspaceDialog, ShortcutsDialog
+from vqa_desk.gui.export_panel import ExportPanel
 from vqa_desk.gui.session import Session, settle_heap
 from vqa_desk.gui.thumbnails import ThumbnailLoader
 from vqa_desk.gui.workers import Worker, WorkerPool
@@ -76,6 +78,9 @@ class MainWindow(QMainWindow):
         self.checks = ChecksPanel(self.detail_loader)
         self.add_panel("Checks", self.checks)
         self._check_worker: Worker | None = None
+        self.export_panel = ExportPanel(self.grid_loader)
+        self.add_panel("Export", self.export_panel)
+        self._export_worker: Worker | None = None
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         central = QWidget()
@@ -94,6 +99,9 @@ class MainWindow(QMainWindow):
         self.checks.dismiss_requested.connect(self.dismiss_findings)
         self.checks.reopen_requested.connect(lambda ids: self.session and self.session.set_dismissed(ids, None))
         self.checks.cover_requested.connect(self.show_cover)
+        self.export_panel.export_requested.connect(self.run_export)
+        self.export_panel.cancel_requested.connect(
+            lambda: self._export_worker.cancel() if self._export_worker else None)
         self._build_menus()
         self._build_shortcuts()
         self.statusBar()
@@ -178,6 +186,7 @@ class MainWindow(QMainWindow):
         self.browser.set_model(self.model)
         self.detail.set_session(self.session)
         self.checks.set_session(self.session)
+        self.export_panel.set_session(self.session)
         self.model.set_findings(findings_store.counts_by_image(ws))
         self.browser.apply_filter()
         self.setWindowTitle(f"{path.name} — VQA Desk")
@@ -200,6 +209,10 @@ class MainWindow(QMainWindow):
         self.browser.set_model(None)
         self.detail.set_session(None)
         self.checks.set_session(None)
+        self.export_panel.set_session(None)
+        if self._export_worker is not None:
+            self._export_worker.cancel()
+            self._export_worker = None
         self.grid_loader.set_workspace(None)
         self.detail_loader.set_workspace(None)
         self.model = None
@@ -308,6 +321,28 @@ class MainWindow(QMainWindow):
         failed = f", OCR failed on {len(report.ocr_failed)} covers" if report.ocr_failed else ""
         self.statusBar().showMessage(
             f"Checks done: {sum(report.counts.values())} open findings ({report.stored.new} new){failed}", 10_000)
+
+    # ----- export --------------------------------------------------------------------------------------
+    def run_export(self, options: ExportOptions, out_dir: Path) -> Worker | None:
+        if self.session is None or self._export_worker is not None:
+            return None
+        path = self.session.path
+        worker = Worker(lambda progress, cancel: export_workspace(path, out_dir, options=options, progress=progress,
+                                                                  cancel=cancel), with_progress=True)
+        worker.signals.progress.connect(self.export_panel.show_progress)
+        worker.signals.finished.connect(self.export_panel.show_result)
+        worker.signals.failed.connect(lambda msg, user: self.show_error("Export", msg))
+        worker.signals.cancelled.connect(lambda: self.statusBar().showMessage("Export cancelled; nothing written",
+                                                                              5000))
+        worker.signals.done.connect(self._export_finished)
+        self._export_worker = worker
+        self.export_panel.set_running(True)
+        self.pool.start(worker)
+        return worker
+
+    def _export_finished(self) -> None:
+        self._export_worker = None
+        self.export_panel.set_running(False)
 
     def apply_findings(self, ids: list[int], text: str) -> None:
         if self.session is not None and ids:
