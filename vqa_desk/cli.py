@@ -23,8 +23,6 @@ EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
 
 # Commands of the CLI contract (ARCHITECTURE.md) that later versions add; asking for one is a user error.
 PLANNED = {
-    "sandbox": "the offline OpenAI-compatible sandbox server",
-    "finetune": "fine-tuning jobs",
     "evaluate": "evaluation runs",
     "grade": "grading",
     "report": "the HTML report",
@@ -112,6 +110,32 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--provider", choices=["openai", "azure", "compatible"], default="openai")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=_cmd_validate)
+
+    sb = sub.add_parser("sandbox", help="serve the offline OpenAI-compatible sandbox until stopped")
+    sb.add_argument("--host", default="127.0.0.1")
+    sb.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    sb.add_argument("--allow-remote", action="store_true", help="allow a host other than loopback (a warning is "
+                                                                "printed: anyone who can reach it may use it)")
+    sb.add_argument("--state-dir", type=Path, help="where jobs, files and models are kept (default: user data)")
+    sb.add_argument("--step-delay", type=float, help="seconds per training step (default 0.05)")
+    sb.set_defaults(func=_cmd_sandbox)
+
+    ft = sub.add_parser("finetune", help="launch (or re-attach to) a fine-tuning job")
+    ft.add_argument("workspace", type=Path)
+    ft.add_argument("--provider", required=True, help="a provider profile: openai, azure, sandbox, ...")
+    ft.add_argument("--model", help="base model (default: the profile's)")
+    ft.add_argument("--epochs", type=int)
+    ft.add_argument("--batch-size", type=int)
+    ft.add_argument("--learning-rate-multiplier", type=float)
+    ft.add_argument("--suffix")
+    ft.add_argument("--seed", type=int)
+    ft.add_argument("--export", type=Path, help="export folder to train on (default: <workspace>-export beside "
+                                                "the workspace; exported now if it holds no train.jsonl)")
+    ft.add_argument("--new", action="store_true", help="launch a new job even if one is still running")
+    ft.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    ft.add_argument("--poll", type=float, default=5.0, help="seconds between status checks (default 5)")
+    ft.add_argument("--json", action="store_true")
+    ft.set_defaults(func=_cmd_finetune)
 
     d = sub.add_parser("demo", help="the headless loop on the demo data")
     d.add_argument("--out", type=Path, help="folder for the demo workspace (default: the user data folder)")
@@ -285,6 +309,90 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for issue in report.warnings:
             print(f"  warning: {issue.message}")
     return EXIT_OK if report.ok else EXIT_USER
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from vqa_desk.sandbox.server import serve
+
+    return serve(args.host, args.port, allow_remote=args.allow_remote, state_dir=args.state_dir,
+                 step_delay=args.step_delay)
+
+
+def _provider_client(name: str, stack: Any) -> tuple[Any, Any]:
+    """The profile and an openai client; the sandbox profile without a URL gets an in-process server."""
+    from dataclasses import replace
+
+    from vqa_desk.core.paths import data_dir
+    from vqa_desk.core.providers import ProviderKind, get_profile, make_client
+
+    profile = get_profile(name)
+    key = None
+    if profile.kind == ProviderKind.SANDBOX and not profile.base_url:
+        from vqa_desk.sandbox.server import SandboxServer
+
+        server = stack.enter_context(SandboxServer(state_dir=data_dir() / "sandbox"))
+        profile, key = replace(profile, base_url=server.base_url), server.token
+    return profile, make_client(profile, key=key)
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from vqa_desk.core import finetune
+    from vqa_desk.core.export import export_workspace
+    from vqa_desk.core.workspace import Workspace
+
+    Workspace.open(args.workspace).close()
+    with contextlib.ExitStack() as stack:
+        profile, client = _provider_client(args.provider, stack)
+        with Workspace.open(args.workspace) as ws:
+            running = [j for j in finetune.unfinished(ws) if j.provider == profile.name]
+        if running and not args.new:
+            record = running[0]
+            print(f"Re-attaching to job {record.job_id or record.id} ({record.status}) instead of launching "
+                  "another; --new launches one anyway.", file=sys.stderr)
+        else:
+            folder = args.export or args.workspace.with_name(f"{args.workspace.stem}-export")
+            if not (folder / "train.jsonl").exists():
+                print(f"Exporting to {folder} first ...", file=sys.stderr)
+                with _ProgressBar("export", quiet=False) as bar:
+                    export_workspace(args.workspace, folder, progress=bar.update, cancel=bar.cancel)
+            request = finetune.LaunchRequest(
+                train_path=folder / "train.jsonl",
+                validation_path=folder / "validation.jsonl" if (folder / "validation.jsonl").exists() else None,
+                model=args.model or profile.finetune_model, epochs=args.epochs, batch_size=args.batch_size,
+                learning_rate_multiplier=args.learning_rate_multiplier, suffix=args.suffix, seed=args.seed,
+                manifest=folder / "manifest.json" if (folder / "manifest.json").exists() else None)
+            with _ProgressBar("upload", quiet=False) as bar:
+                record = finetune.launch(args.workspace, profile, request, client, progress=bar.update,
+                                         cancel=bar.cancel)
+            print(f"Job {record.job_id}: {record.status}", file=sys.stderr)
+        if args.wait:
+            last = {"status": record.status}
+
+            def on_update(rec: Any, events: list[Any]) -> None:
+                for e in events:
+                    print(f"  [{e.level}] {e.message}", file=sys.stderr)
+                if rec.status != last["status"]:
+                    print(f"Job {rec.job_id}: {rec.status}", file=sys.stderr)
+                    last["status"] = rec.status
+
+            cancel = threading.Event()
+            try:
+                record = finetune.follow(args.workspace, record.id, profile, client, on_update=on_update,
+                                         cancel=cancel, poll_seconds=args.poll)
+            except KeyboardInterrupt:
+                cancel.set()
+                print("Stopped following; the job keeps running and is re-attached next time.", file=sys.stderr)
+                return 130
+    if args.json:
+        _print_json({k: v for k, v in record.__dict__.items()})
+    else:
+        print(record.fine_tuned_model or f"{record.job_id or record.id}: {record.status}")
+    if args.wait and record.status != "succeeded":
+        print(f"vqa-desk: the job ended {record.status}: {record.error or 'no reason given'}", file=sys.stderr)
+        return EXIT_BUG
+    return EXIT_OK
 
 
 def _finding_json(f: Any) -> dict[str, Any]:

@@ -7,17 +7,20 @@ from pytestqt.qtbot import QtBot
 from vqa_desk.core.errors import VQADeskError
 
 
-@pytest.mark.parametrize(("panel", "size"), [("main", (1400, 860)), ("browser", None), ("checks", None),
-                                           ("export", None)])
-def test_screenshot_renders_a_real_png(qtbot: QtBot, demo_ws: Path, tmp_path: Path, panel: str, size) -> None:
+@pytest.mark.parametrize(("panel", "size", "colors"), [
+    ("main", (1400, 860), 1000), ("browser", None, 1000), ("checks", None, 1000), ("export", None, 1000),
+    ("finetune", None, 200),  # no job yet: a form, an empty chart and text
+])
+def test_screenshot_renders_a_real_png(qtbot: QtBot, demo_ws: Path, tmp_path: Path, panel: str, size,
+                                       colors: int) -> None:
     from vqa_desk.gui.app import screenshot
 
     out = screenshot(panel, demo_ws, tmp_path / "shot.png")
     with Image.open(out) as img:
         if size:
             assert img.size == size
-        # Covers, text and tables: thousands of colours, not a blank or flat window.
-        assert len(img.convert("RGB").getcolors(maxcolors=1_000_000) or []) > 1000
+        # Covers, text, tables and charts: many colours, not a blank or flat window.
+        assert len(img.convert("RGB").getcolors(maxcolors=1_000_000) or []) > colors
 
 
 def test_screenshot_of_an_unknown_panel(qtbot: QtBot, demo_ws: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vqa_desk.core.errors import VQADeskError
 
-PANELS = ("main", "browser", "checks", "export")
+PANELS = ("main", "browser", "checks", "export", "finetune")
 
 
 def application() -> object:
@@ -109,10 +109,12 @@ def screenshot(panel: str, workspace: Path, out: Path) -> Path:
             break
         time.sleep(0.02)
     QCoreApplication.processEvents()
-    if panel == "export":
-        window.nav.setCurrentRow(2)
+    if panel in ("export", "finetune"):
+        window.nav.setCurrentRow(2 if panel == "export" else 3)
+    if panel == "finetune" and window.finetune_panel.jobs.rowCount():
+        window.finetune_panel.jobs.selectRow(0)
     widget = {"main": window, "browser": window.browse_page, "checks": window.checks,
-              "export": window.export_panel}[panel]
+              "export": window.export_panel, "finetune": window.finetune_panel}[panel]
     pixmap = widget.grab()
     ok = out.parent.is_dir() and pixmap.save(str(out), "PNG")
     window.close()

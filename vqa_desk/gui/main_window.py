@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QUndoStack
@@ -20,11 +21,13 @@ from PySide6.QtWidgets import (
 
 from vqa_desk import __version__
 from vqa_desk.core import findings as findings_store
+from vqa_desk.core import finetune
 from vqa_desk.core.browse import build_search_index
 from vqa_desk.core.errors import VQADeskError
 from vqa_desk.core.export import ExportOptions, export_workspace
 from vqa_desk.core.importer import import_dataset
 from vqa_desk.core.paths import config_dir, data_dir
+from vqa_desk.core.providers import ProviderProfile, get_profile, make_client, set_key, test_connection
 from vqa_desk.core.sampling import parse_sizes
 from vqa_desk.core.settings import load_settings, save_settings
 from vqa_desk.core.workspace import Workspace
@@ -36,6 +39,8 @@ from vqa_desk.gui.cover_model import CoverListModel
 from vqa_desk.gui.detail_panel import DetailPanel
 from vqa_desk.gui.dialogs import BulkAnswerDialog, NewWorkspaceDialog, ShortcutsDialog
 from vqa_desk.gui.export_panel import ExportPanel
+from vqa_desk.gui.finetune_panel import FineTunePanel
+from vqa_desk.gui.sandbox_host import SandboxHost
 from vqa_desk.gui.session import Session, settle_heap
 from vqa_desk.gui.thumbnails import ThumbnailLoader
 from vqa_desk.gui.workers import Worker, WorkerPool
@@ -81,6 +86,11 @@ class MainWindow(QMainWindow):
         self.export_panel = ExportPanel(self.grid_loader)
         self.add_panel("Export", self.export_panel)
         self._export_worker: Worker | None = None
+        self.finetune_panel = FineTunePanel()
+        self.add_panel("Fine-tune", self.finetune_panel)
+        self.sandbox = SandboxHost()
+        self.poll_seconds = 3.0  # how often a followed job is asked for news
+        self._job_workers: dict[int, Worker] = {}
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         central = QWidget()
@@ -100,6 +110,12 @@ class MainWindow(QMainWindow):
         self.checks.reopen_requested.connect(lambda ids: self.session and self.session.set_dismissed(ids, None))
         self.checks.cover_requested.connect(self.show_cover)
         self.export_panel.export_requested.connect(self.run_export)
+        self.finetune_panel.launch_requested.connect(self.launch_finetune)
+        self.finetune_panel.cancel_requested.connect(self.cancel_finetune)
+        self.finetune_panel.test_requested.connect(self.test_provider)
+        self.finetune_panel.key_entered.connect(self._store_key)
+        self.finetune_panel.export_requested.connect(
+            lambda folder: self.run_export(self.export_panel.options(), folder))
         self.export_panel.cancel_requested.connect(
             lambda: self._export_worker.cancel() if self._export_worker else None)
         self._build_menus()
@@ -187,6 +203,7 @@ class MainWindow(QMainWindow):
         self.detail.set_session(self.session)
         self.checks.set_session(self.session)
         self.export_panel.set_session(self.session)
+        self.finetune_panel.set_session(self.session)
         self.model.set_findings(findings_store.counts_by_image(ws))
         self.browser.apply_filter()
         self.setWindowTitle(f"{path.name} — VQA Desk")
@@ -195,6 +212,7 @@ class MainWindow(QMainWindow):
             settings.remember(path)
             save_settings(settings)
         self._start_search_index()
+        self._reattach_jobs()
         if self.model.rowCount():
             self.browser.select_row(0)
 
@@ -210,6 +228,10 @@ class MainWindow(QMainWindow):
         self.detail.set_session(None)
         self.checks.set_session(None)
         self.export_panel.set_session(None)
+        self.finetune_panel.set_session(None)
+        for worker in self._job_workers.values():
+            worker.cancel()  # the jobs keep running at the provider; they are re-attached next time
+        self._job_workers.clear()
         if self._export_worker is not None:
             self._export_worker.cancel()
             self._export_worker = None
@@ -340,6 +362,100 @@ class MainWindow(QMainWindow):
         self.pool.start(worker)
         return worker
 
+    # ----- fine-tuning ---------------------------------------------------------------------------------
+    def _provider_client(self, name: str) -> tuple[ProviderProfile, Any]:
+        profile, key = self.sandbox.resolve(get_profile(name))
+        return profile, make_client(profile, key=key)
+
+    def launch_finetune(self, provider: str, request: finetune.LaunchRequest) -> Worker | None:
+        """Validate, upload and create the job, then follow it, all on a worker; the panel updates live."""
+        if self.session is None:
+            return None
+        try:
+            profile, client = self._provider_client(provider)
+        except VQADeskError as exc:
+            self.show_error("Fine-tune", str(exc))
+            return None
+        path, bridge, poll = self.session.path, self.finetune_panel.bridge, self.poll_seconds
+
+        def run(progress: Any, cancel: Any) -> finetune.JobRecord:
+            record = finetune.launch(path, profile, request, client, progress=progress, cancel=cancel)
+            bridge.changed.emit(record.id)
+            return finetune.follow(path, record.id, profile, client, cancel=cancel, poll_seconds=poll,
+                                   on_update=lambda r, _events: bridge.changed.emit(r.id))
+
+        worker = Worker(run, with_progress=True)
+        worker.signals.progress.connect(self.finetune_panel.show_progress)
+        worker.signals.failed.connect(lambda msg, user: (self.show_error("Fine-tune", msg),
+                                                         self.finetune_panel.refresh_jobs()))
+        worker.signals.finished.connect(lambda record: self.statusBar().showMessage(
+            f"Fine-tuning {record.status}" + (f": {record.fine_tuned_model}" if record.fine_tuned_model else ""),
+            10_000))
+        worker.signals.done.connect(lambda: self.finetune_panel.set_running(False))
+        self.finetune_panel.set_running(True)
+        self.pool.start(worker)
+        return worker
+
+    def _reattach_jobs(self) -> None:
+        """Follow every job a previous run left unfinished."""
+        assert self.session is not None
+        for record in finetune.unfinished(self.session.ws):
+            self.follow_job(record.id, record.provider)
+
+    def follow_job(self, record_id: int, provider: str) -> Worker | None:
+        if self.session is None or record_id in self._job_workers:
+            return None
+        try:
+            profile, client = self._provider_client(provider)
+        except VQADeskError as exc:
+            self.statusBar().showMessage(f"Cannot follow job {record_id}: {exc}", 10_000)
+            return None
+        path, bridge, poll = self.session.path, self.finetune_panel.bridge, self.poll_seconds
+        worker = Worker(lambda: finetune.follow(path, record_id, profile, client, poll_seconds=poll,
+                                                cancel=worker.cancel_event,
+                                                on_update=lambda r, _e: bridge.changed.emit(r.id)))
+        worker.signals.failed.connect(lambda msg, user: self.statusBar().showMessage(msg.splitlines()[-1], 10_000))
+        worker.signals.done.connect(lambda: self._job_workers.pop(record_id, None))
+        self._job_workers[record_id] = worker
+        self.pool.start(worker)
+        return worker
+
+    def cancel_finetune(self, record_id: int) -> Worker | None:
+        if self.session is None:
+            return None
+        record = finetune.job(self.session.ws, record_id)
+        try:
+            profile, client = self._provider_client(record.provider)
+        except VQADeskError as exc:
+            self.show_error("Cancel job", str(exc))
+            return None
+        path, bridge = self.session.path, self.finetune_panel.bridge
+        worker = Worker(lambda: finetune.cancel_job(path, record_id, profile, client))
+        worker.signals.finished.connect(lambda r: bridge.changed.emit(r.id))
+        worker.signals.failed.connect(lambda msg, user: self.show_error("Cancel job", msg))
+        self.pool.start(worker)
+        return worker
+
+    def test_provider(self, name: str) -> Worker | None:
+        try:
+            profile, key = self.sandbox.resolve(get_profile(name))
+        except VQADeskError as exc:
+            self.finetune_panel.connection.setText(str(exc))
+            return None
+        worker = Worker(lambda: test_connection(profile, key=key))
+        worker.signals.finished.connect(lambda models: self.finetune_panel.connection.setText(
+            f"Connected: {len(models)} models ({', '.join(models[:6])}{'…' if len(models) > 6 else ''})"))
+        worker.signals.failed.connect(lambda msg, user: self.finetune_panel.connection.setText(msg))
+        self.pool.start(worker)
+        return worker
+
+    def _store_key(self, name: str, key: str) -> None:
+        try:
+            set_key(get_profile(name), key)
+            self.finetune_panel.connection.setText(f"Key stored in the OS keyring for {name}.")
+        except VQADeskError as exc:
+            self.show_error("API key", str(exc))
+
     def _export_finished(self) -> None:
         self._export_worker = None
         self.export_panel.set_running(False)
@@ -449,4 +565,5 @@ class MainWindow(QMainWindow):
             self.save_layout()
         self.pool.shutdown()
         self.close_workspace()
+        self.sandbox.stop()
         super().closeEvent(event)
