@@ -150,3 +150,16 @@ def test_an_interrupted_launch_is_closed_honestly(ws, profile, client) -> None:
         record_id = c.execute("SELECT max(id) FROM finetune_jobs").fetchone()[0]
     done = finetune.follow(ws, record_id, profile, client, poll_seconds=0.05)
     assert done.status == "failed_local" and "never created" in (done.error or "")
+
+
+def test_connection_checkpoints_and_result_file(ws, profile, client, small_export, server) -> None:
+    from vqa_desk.core.providers import test_connection
+
+    assert "sandbox-ocr" in test_connection(profile, key=server.token)
+    record = finetune.launch(ws, profile, _request(small_export, epochs=3, suffix="res"), client)
+    done = finetune.follow(ws, record.id, profile, client, poll_seconds=0.05, timeout=120)
+    points = finetune.checkpoints(done, profile, client)
+    assert points and points[-1].model.startswith(done.fine_tuned_model)
+    rows = finetune.result_metrics(done, profile, client)
+    assert rows and {"step", "train_loss"} <= set(rows[0])
+    assert rows[-1]["step"] >= rows[0]["step"]

@@ -376,3 +376,56 @@ def _call(fn: Callable[[], _T], profile: ProviderProfile, cancel: threading.Even
             if before_retry is not None:
                 before_retry()
     raise AssertionError("unreachable")
+
+
+# ----- results -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Checkpoint:
+    id: str
+    step: int
+    model: str
+    metrics: dict[str, Any]
+
+
+def checkpoints(record: JobRecord, profile: ProviderProfile, client: Any) -> list[Checkpoint]:
+    """The job's checkpoints (providers keep the last few epochs), oldest first."""
+    if record.job_id is None:
+        return []
+    job_id = record.job_id
+    page = _call(lambda: client.fine_tuning.jobs.checkpoints.list(job_id, limit=20), profile, None)
+    out = [Checkpoint(str(c.id), int(c.step_number), str(c.fine_tuned_model_checkpoint), _as_dict(c.metrics) or {})
+           for c in page.data]
+    return sorted(out, key=lambda c: c.step)
+
+
+def result_metrics(record: JobRecord, profile: ProviderProfile, client: Any) -> list[dict[str, float]]:
+    """Rows of the job's result file (step, train_loss, train_accuracy, valid_loss, ...), as numbers.
+
+    OpenAI has served this CSV both as text and base64-encoded; both are accepted.
+    """
+    import base64
+    import binascii
+    import csv
+    import io
+
+    if record.job_id is None:
+        return []
+    job_id = record.job_id
+    remote = _call(lambda: client.fine_tuning.jobs.retrieve(job_id), profile, None)
+    files = list(getattr(remote, "result_files", None) or [])
+    if not files:
+        return []
+    raw = _call(lambda: client.files.content(files[0]).read(), profile, None)
+    text = raw.decode("utf-8", errors="replace")
+    first_line = text.splitlines()[0] if text else ""
+    if "," not in first_line:  # not a CSV header: the base64 form
+        try:
+            text = base64.b64decode(text, validate=False).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            return []
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        parsed = {k.strip(): _num(v) for k, v in row.items() if k}
+        rows.append({k: v for k, v in parsed.items() if v is not None})
+    return rows
