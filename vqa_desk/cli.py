@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vqa-desk", description="Curate, export, fine-tune and review VQA data.")
     p.add_argument("--version", action="version", version=f"vqa-desk {__version__}")
+    p.add_argument("--smoke", action="store_true",
+                   help="open the window offscreen on the demo workspace, show every panel once, and exit")
     p.set_defaults(func=_cmd_default)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -419,6 +421,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_default(args: argparse.Namespace) -> int:
     from vqa_desk.core.settings import load_settings
+
+    if getattr(args, "smoke", False):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from vqa_desk.gui.app import smoke
+
+        return smoke(ensure_demo_workspace())
 
     settings = load_settings()
     last = Path(settings.last_workspace) if settings.last_workspace else None

@@ -163,3 +163,8 @@ def test_open_remembers_the_last_workspace(tmp_path: Path, monkeypatch: pytest.M
     save_settings(settings)
     assert main([]) == 0
     assert opened == [ws.resolve()]
+
+
+def test_smoke_opens_every_panel(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--smoke"]) == 0
+    assert "showed Browse, Checks, Export, Fine-tune" in capsys.readouterr().err

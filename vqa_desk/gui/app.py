@@ -80,6 +80,27 @@ def run_app(workspace: Path) -> int:
     return int(app.exec())  # type: ignore[attr-defined]
 
 
+def smoke(workspace: Path) -> int:
+    """Open the main window offscreen, show every panel once, close: proves a build can start its GUI."""
+    from PySide6.QtCore import QCoreApplication
+
+    from vqa_desk.gui.main_window import MainWindow
+
+    application()
+    window = MainWindow(persist=False)
+    window.show()
+    window.open_workspace(workspace)
+    for row in range(window.nav.count()):
+        window.nav.setCurrentRow(row)
+        QCoreApplication.processEvents()
+        if not window.pages.currentWidget().isVisible():
+            raise VQADeskError(f"Panel {window.nav.item(row).text()} did not show.")
+    names = [window.nav.item(r).text() for r in range(window.nav.count())]
+    window.close()
+    print(f"smoke: opened {workspace.name}, showed {', '.join(names)}", file=sys.stderr)
+    return 0
+
+
 def screenshot(panel: str, workspace: Path, out: Path) -> Path:
     """Render ``panel`` of ``workspace`` offscreen (first cover selected, images loaded) to a PNG."""
     if panel not in PANELS:
