@@ -121,7 +121,8 @@ def test_a_failing_migration_leaves_the_file_at_its_old_version(tmp_path: Path,
     path = tmp_path / "w.vqadesk"
     _tiny(path).close()
     c = sqlite3.connect(path)
-    for table in ("finding_images", "findings", "ocr_lines", "finetune_events", "finetune_jobs"):  # version 1
+    for table in ("finding_images", "findings", "ocr_lines", "finetune_events", "finetune_jobs", "grade_overrides",
+                  "grades", "request_cache", "predictions", "eval_runs"):  # back to version 1
         c.execute(f"DROP TABLE {table}")
     c.execute("PRAGMA user_version = 1")
     c.close()

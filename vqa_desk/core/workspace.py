@@ -27,7 +27,7 @@ from vqa_desk.core.errors import WorkspaceError
 from vqa_desk.core.timeutil import utc_now
 
 APPLICATION_ID = 0x56514144  # "VQAD"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SUFFIX = ".vqadesk"
 SPLITS = ("train", "validation", "test")
 
@@ -168,6 +168,61 @@ CREATE TABLE finetune_events (
 """
 
 
+# Version 4: evaluation runs, their predictions, the request cache, grades and human overrides.
+_SCHEMA_V4 = """
+CREATE TABLE eval_runs (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,          -- "<provider>:<model>", or "import:<file name>:<model>"
+    provider   TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    source     TEXT NOT NULL,                 -- api | batch | import
+    test_file  TEXT,
+    settings   TEXT NOT NULL DEFAULT '{}',    -- JSON
+    status     TEXT NOT NULL,                 -- running | complete | cancelled | failed
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE predictions (
+    id          INTEGER PRIMARY KEY,
+    run         INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+    qa          INTEGER NOT NULL REFERENCES qa(id),
+    answer      TEXT NOT NULL,
+    request_key TEXT,                          -- the cache entry it came from
+    created_at  TEXT NOT NULL,
+    UNIQUE (run, qa)
+);
+CREATE INDEX predictions_qa ON predictions(qa);
+CREATE TABLE request_cache (
+    key        TEXT PRIMARY KEY,               -- sha256 of provider, model and the request body
+    provider   TEXT NOT NULL,
+    model      TEXT NOT NULL,
+    response   TEXT NOT NULL,                  -- the answer text
+    created_at TEXT NOT NULL
+);
+CREATE TABLE grades (
+    id             INTEGER PRIMARY KEY,
+    prediction     INTEGER NOT NULL REFERENCES predictions(id) ON DELETE CASCADE,
+    grader         TEXT NOT NULL,              -- strict | lenient | normalized | judge:heuristic | judge:<model>
+    grader_version TEXT NOT NULL,
+    truth          TEXT NOT NULL,              -- the label it was graded against
+    correct        INTEGER,                    -- 0 / 1 for exact graders
+    rating         TEXT,                       -- Very Similar | Mostly Similar | Somewhat Similar | Incorrect
+    reason         TEXT NOT NULL DEFAULT '',
+    created_at     TEXT NOT NULL,
+    UNIQUE (prediction, grader)
+);
+CREATE TABLE grade_overrides (
+    id         INTEGER PRIMARY KEY,
+    prediction INTEGER NOT NULL REFERENCES predictions(id) ON DELETE CASCADE,
+    rating     TEXT NOT NULL,
+    who        TEXT NOT NULL,
+    reason     TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL                   -- append-only: the newest override of a prediction counts
+);
+CREATE INDEX grade_overrides_prediction ON grade_overrides(prediction);
+"""
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     """Run DDL statement by statement: unlike executescript(), this stays inside the caller's transaction."""
     statement = ""
@@ -188,7 +243,11 @@ def _to_v3(conn: sqlite3.Connection) -> None:
     _execute_script(conn, _SCHEMA_V3)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v2, 2: _to_v3}
+def _to_v4(conn: sqlite3.Connection) -> None:
+    _execute_script(conn, _SCHEMA_V4)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v2, 2: _to_v3, 3: _to_v4}
 
 
 @dataclass(frozen=True)
