@@ -18,16 +18,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
 from vqa_desk.core.errors import Cancelled
 from vqa_desk.core.progress import ProgressFn, check_cancel, report
-from vqa_desk.core.providers import ProviderError, ProviderKind, ProviderProfile, explain
+from vqa_desk.core.providers import ProviderError, ProviderKind, ProviderProfile, call_with_retries, explain
 from vqa_desk.core.timeutil import utc_now
 from vqa_desk.core.workspace import Workspace
 
+_call = call_with_retries  # the name the fine-tuning code grew up with
+
 TERMINAL = {"succeeded", "failed", "cancelled", "failed_local"}
-_T = TypeVar("_T")
 
 
 class FineTuneError(ProviderError):
@@ -348,34 +349,6 @@ def cancel_job(ws_path: Path, record_id: int, profile: ProviderProfile, client: 
         remote = _call(lambda: client.fine_tuning.jobs.cancel(record.job_id), profile, None)
         _store_job(ws, record_id, remote)
         return job(ws, record_id)
-
-
-# ----- retries ---------------------------------------------------------------------------------------------
-
-def _call(fn: Callable[[], _T], profile: ProviderProfile, cancel: threading.Event | None, *, attempts: int = 6,
-          before_retry: Callable[[], Any] | None = None) -> _T:
-    """Call the provider; retry what is worth retrying (429, 5xx, timeouts) with backoff and Retry-After."""
-    delay = 1.0
-    for attempt in range(attempts):
-        check_cancel(cancel)
-        try:
-            return fn()
-        except Cancelled:
-            raise
-        except Exception as exc:
-            error = explain(exc, profile)
-            if not error.retryable or attempt == attempts - 1:
-                raise error from None
-            wait = error.retry_after if error.retry_after is not None else delay
-            delay = min(delay * 2, 30.0)
-            if cancel is not None:
-                if cancel.wait(min(wait, 60.0)):
-                    raise Cancelled("Stopped while waiting to retry.") from None
-            else:
-                time.sleep(min(wait, 60.0))
-            if before_retry is not None:
-                before_retry()
-    raise AssertionError("unreachable")
 
 
 # ----- results -----------------------------------------------------------------------------------------------

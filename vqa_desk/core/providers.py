@@ -13,14 +13,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from vqa_desk.core.errors import VQADeskError
+from vqa_desk.core.errors import Cancelled, VQADeskError
 from vqa_desk.core.paths import config_dir
+from vqa_desk.core.progress import check_cancel
 
+_T = TypeVar("_T")
 KEYRING_SERVICE = "vqa-desk"
 PROFILES_VERSION = 1
 
@@ -231,3 +236,33 @@ def test_connection(profile: ProviderProfile, *, key: str | None = None) -> list
         return sorted(m.id for m in client.models.list())
     except Exception as exc:
         raise explain(exc, profile, key) from None
+
+
+def call_with_retries(fn: Callable[[], _T], profile: ProviderProfile, cancel: threading.Event | None, *,
+                      attempts: int = 6, before_retry: Callable[[], Any] | None = None) -> _T:
+    """Call the provider; retry what is worth retrying (429, 5xx, timeouts) with backoff and Retry-After.
+
+    The one retry policy of the app: uploads, jobs, inference and judges all go through it. Anything not worth
+    retrying is raised at once as a ProviderError that says what the provider said and what to do.
+    """
+    delay = 1.0
+    for attempt in range(attempts):
+        check_cancel(cancel)
+        try:
+            return fn()
+        except Cancelled:
+            raise
+        except Exception as exc:
+            error = explain(exc, profile)
+            if not error.retryable or attempt == attempts - 1:
+                raise error from None
+            wait = min(error.retry_after if error.retry_after is not None else delay, 60.0)
+            delay = min(delay * 2, 30.0)
+            if cancel is not None:
+                if cancel.wait(wait):
+                    raise Cancelled("Stopped while waiting to retry.") from None
+            else:
+                time.sleep(wait)
+            if before_retry is not None:
+                before_retry()
+    raise AssertionError("unreachable")
