@@ -23,7 +23,6 @@ EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
 
 # Commands of the CLI contract (ARCHITECTURE.md) that later versions add; asking for one is a user error.
 PLANNED = {
-    "evaluate": "evaluation runs",
     "grade": "grading",
     "report": "the HTML report",
 }
@@ -138,6 +137,17 @@ def _parser() -> argparse.ArgumentParser:
     ft.add_argument("--poll", type=float, default=5.0, help="seconds between status checks (default 5)")
     ft.add_argument("--json", action="store_true")
     ft.set_defaults(func=_cmd_finetune)
+
+    ev = sub.add_parser("evaluate", help="answer the test questions with one or more models")
+    ev.add_argument("workspace", type=Path)
+    ev.add_argument("--provider", required=True)
+    ev.add_argument("--model", action="append", required=True,
+                    help="a model name; 'finetuned' means this workspace's latest fine-tuned model (repeatable)")
+    ev.add_argument("--concurrency", type=int, default=8)
+    ev.add_argument("--batch", action="store_true", help="use the Batch API (half price, for large test sets)")
+    ev.add_argument("--export", type=Path, help="export folder with test.jsonl (default: <workspace>-export)")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=_cmd_evaluate)
 
     d = sub.add_parser("demo", help="the headless loop on the demo data")
     d.add_argument("--out", type=Path, help="folder for the demo workspace (default: the user data folder)")
@@ -341,7 +351,6 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
     import contextlib
 
     from vqa_desk.core import finetune
-    from vqa_desk.core.export import export_workspace
     from vqa_desk.core.workspace import Workspace
 
     Workspace.open(args.workspace).close()
@@ -354,11 +363,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
             print(f"Re-attaching to job {record.job_id or record.id} ({record.status}) instead of launching "
                   "another; --new launches one anyway.", file=sys.stderr)
         else:
-            folder = args.export or args.workspace.with_name(f"{args.workspace.stem}-export")
-            if not (folder / "train.jsonl").exists():
-                print(f"Exporting to {folder} first ...", file=sys.stderr)
-                with _ProgressBar("export", quiet=False) as bar:
-                    export_workspace(args.workspace, folder, progress=bar.update, cancel=bar.cancel)
+            folder = _export_folder(args.workspace, args.export)
             request = finetune.LaunchRequest(
                 train_path=folder / "train.jsonl",
                 validation_path=folder / "validation.jsonl" if (folder / "validation.jsonl").exists() else None,
@@ -395,6 +400,57 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         print(f"vqa-desk: the job ended {record.status}: {record.error or 'no reason given'}", file=sys.stderr)
         return EXIT_BUG
     return EXIT_OK
+
+
+def _export_folder(workspace: Path, given: Path | None) -> Path:
+    """The export to use: the given folder, or <workspace>-export beside it, exported now if it is missing."""
+    from vqa_desk.core.export import export_workspace
+
+    folder = given or workspace.with_name(f"{workspace.stem}-export")
+    if not (folder / "train.jsonl").exists():
+        print(f"Exporting to {folder} first ...", file=sys.stderr)
+        with _ProgressBar("export", quiet=False) as bar:
+            export_workspace(workspace, folder, progress=bar.update, cancel=bar.cancel)
+    return folder
+
+
+def _resolve_model(workspace: Path, provider: str, name: str) -> str:
+    if name != "finetuned":
+        return name
+    from vqa_desk.core import finetune
+    from vqa_desk.core.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        done = [j for j in finetune.jobs(ws) if j.provider == provider and j.fine_tuned_model]
+    if not done:
+        raise VQADeskError(f"No fine-tuned model from provider {provider!r} in this workspace yet: run "
+                           f"'vqa-desk finetune {workspace} --provider {provider} --wait' first.")
+    return str(done[0].fine_tuned_model)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from vqa_desk.core import inference
+    from vqa_desk.core.workspace import Workspace
+
+    Workspace.open(args.workspace).close()
+    folder = _export_folder(args.workspace, args.export)
+    summaries = []
+    with contextlib.ExitStack() as stack:
+        profile, client = _provider_client(args.provider, stack)
+        for name in args.model:
+            model = _resolve_model(args.workspace, profile.name, name)
+            with _ProgressBar(model[:30], quiet=False) as bar:
+                summary = inference.evaluate(args.workspace, profile, client, model, folder,
+                                             concurrency=args.concurrency, use_batch=args.batch,
+                                             progress=bar.update, cancel=bar.cancel)
+            summaries.append(summary)
+            print(f"{model}: {summary.questions} questions, {summary.requested} requests sent, {summary.cached} "
+                  f"from the cache, {len(summary.failed)} failed", file=sys.stderr)
+    if args.json:
+        _print_json({"runs": [s.to_dict() for s in summaries]})
+    return EXIT_OK if not any(s.failed for s in summaries) else EXIT_USER
 
 
 def _finding_json(f: Any) -> dict[str, Any]:

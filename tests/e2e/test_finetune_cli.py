@@ -63,3 +63,19 @@ def test_finetune_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "No provider profile named 'nope'" in capsys.readouterr().err
     assert main(["finetune", str(ws), "--provider", "openai"]) == 2
     assert "OPENAI_API_KEY" in capsys.readouterr().err
+
+
+def test_evaluate_base_and_finetuned_then_rerun_from_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = tmp_path / "small.vqadesk"
+    assert main(["new", str(ws), "--from", "demo", "--sizes", "12,4,5"]) == 0
+    assert main(["evaluate", str(ws), "--provider", "sandbox", "--model", "finetuned"]) == 2
+    assert "No fine-tuned model" in capsys.readouterr().err
+    assert main(["finetune", str(ws), "--provider", "sandbox", "--wait", "--poll", "0.1"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(ws), "--provider", "sandbox", "--model", "sandbox-ocr", "--model", "finetuned",
+                 "--concurrency", "4", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert [r["model"].startswith("ft:") for r in runs] == [False, True]
+    assert all(r["questions"] == r["requested"] > 0 for r in runs)
+    assert main(["evaluate", str(ws), "--provider", "sandbox", "--model", "sandbox-ocr", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"][0]["requested"] == 0
