@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vqa_desk.core.errors import VQADeskError
 
-PANELS = ("main", "browser", "checks", "export", "finetune")
+PANELS = ("main", "browser", "checks", "export", "finetune", "review")
 
 
 def application() -> object:
@@ -24,6 +24,21 @@ def application() -> object:
         app.setApplicationName("VQA Desk")
         app.setOrganizationName("vqa-desk")
     return app
+
+
+def _settle(window: object, timeout: float = 15.0) -> None:
+    """Process events until the workers are idle for a moment: thumbnails and covers have arrived."""
+    from PySide6.QtCore import QCoreApplication
+
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline and quiet < 5:
+        QCoreApplication.processEvents()
+        idle = (window.grid_loader.pending == 0 and window.detail_loader.pending == 0  # type: ignore[attr-defined]
+                and window.pool.active_count == 0)  # type: ignore[attr-defined]
+        quiet = quiet + 1 if idle else 0
+        time.sleep(0.04)
+    QCoreApplication.processEvents()
 
 
 def _has_findings(path: Path) -> bool:
@@ -106,7 +121,6 @@ def screenshot(panel: str, workspace: Path, out: Path) -> Path:
     if panel not in PANELS:
         raise VQADeskError(f"Unknown panel {panel!r}; this version can render: {', '.join(PANELS)}.")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QCoreApplication
 
     from vqa_desk.gui.main_window import MainWindow
 
@@ -122,20 +136,16 @@ def screenshot(panel: str, workspace: Path, out: Path) -> Path:
     window.open_workspace(workspace)
     if panel == "checks":
         _show_checks(window)
-    deadline = time.monotonic() + 15
-    # Let the worker threads deliver the visible thumbnails and the cover before grabbing.
-    while time.monotonic() < deadline:
-        QCoreApplication.processEvents()
-        if window.grid_loader.pending == 0 and window.detail_loader.pending == 0 and window.pool.active_count == 0:
-            break
-        time.sleep(0.02)
-    QCoreApplication.processEvents()
-    if panel in ("export", "finetune"):
-        window.nav.setCurrentRow(2 if panel == "export" else 3)
+    _settle(window)
+    if panel in ("export", "finetune", "review"):
+        window.nav.setCurrentRow({"export": 2, "finetune": 3, "review": 4}[panel])
+    if panel == "review" and window.review.model.rowCount():
+        window.review.table.selectRow(0)
     if panel == "finetune" and window.finetune_panel.jobs.rowCount():
         window.finetune_panel.jobs.selectRow(0)
+    _settle(window)  # the panel just shown may have asked for more images
     widget = {"main": window, "browser": window.browse_page, "checks": window.checks,
-              "export": window.export_panel, "finetune": window.finetune_panel}[panel]
+              "export": window.export_panel, "finetune": window.finetune_panel, "review": window.review}[panel]
     pixmap = widget.grab()
     ok = out.parent.is_dir() and pixmap.save(str(out), "PNG")
     window.close()

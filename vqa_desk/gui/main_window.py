@@ -40,6 +40,7 @@ from vqa_desk.gui.detail_panel import DetailPanel
 from vqa_desk.gui.dialogs import BulkAnswerDialog, NewWorkspaceDialog, ShortcutsDialog
 from vqa_desk.gui.export_panel import ExportPanel
 from vqa_desk.gui.finetune_panel import FineTunePanel
+from vqa_desk.gui.review_panel import ReviewPanel
 from vqa_desk.gui.sandbox_host import SandboxHost
 from vqa_desk.gui.session import Session, settle_heap
 from vqa_desk.gui.thumbnails import ThumbnailLoader
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self._export_worker: Worker | None = None
         self.finetune_panel = FineTunePanel()
         self.add_panel("Fine-tune", self.finetune_panel)
+        self.review = ReviewPanel(self.grid_loader, self.detail_loader)
+        self.add_panel("Review", self.review)
         self.sandbox = SandboxHost()
         self.poll_seconds = 3.0  # how often a followed job is asked for news
         self._job_workers: dict[int, Worker] = {}
@@ -111,6 +114,8 @@ class MainWindow(QMainWindow):
         self.checks.cover_requested.connect(self.show_cover)
         self.export_panel.export_requested.connect(self.run_export)
         self.finetune_panel.launch_requested.connect(self.launch_finetune)
+        self.review.fix_requested.connect(
+            lambda qa, old, new: self.push_answers([(qa, old, new)], "Fix label in review"))
         self.finetune_panel.cancel_requested.connect(self.cancel_finetune)
         self.finetune_panel.test_requested.connect(self.test_provider)
         self.finetune_panel.key_entered.connect(self._store_key)
@@ -204,6 +209,7 @@ class MainWindow(QMainWindow):
         self.checks.set_session(self.session)
         self.export_panel.set_session(self.session)
         self.finetune_panel.set_session(self.session)
+        self.review.set_session(self.session)
         self.model.set_findings(findings_store.counts_by_image(ws))
         self.browser.apply_filter()
         self.setWindowTitle(f"{path.name} — VQA Desk")
@@ -229,6 +235,7 @@ class MainWindow(QMainWindow):
         self.checks.set_session(None)
         self.export_panel.set_session(None)
         self.finetune_panel.set_session(None)
+        self.review.set_session(None)
         for worker in self._job_workers.values():
             worker.cancel()  # the jobs keep running at the provider; they are re-attached next time
         self._job_workers.clear()
@@ -514,6 +521,8 @@ class MainWindow(QMainWindow):
     def _answers_changed(self, pks: list[int]) -> None:
         if self.model is not None:
             self.model.covers_changed(pks)
+        if self.review.model.all_rows:
+            self.review.reload()  # labels changed: grades are against the current label
         if self.detail.pk in pks:
             self.detail.refresh_answers()
 

@@ -1,0 +1,96 @@
+"""The Review pane: rows per question with each model's graded answer, keys 1-4, label fixes, filtered charts."""
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from vqa_desk.core import evaluation, grading
+from vqa_desk.core.importer import import_dataset
+from vqa_desk.core.sampling import parse_sizes
+from vqa_desk.core.workspace import Workspace
+
+
+@pytest.fixture
+def reviewed(tmp_path: Path) -> Path:
+    path = tmp_path / "r.vqadesk"
+    import_dataset("demo", path, sizes=parse_sizes("0,0,6"))
+    with Workspace.open(path) as ws:
+        qa = list(ws.connection.execute("SELECT id, answer, qtype FROM qa ORDER BY id"))
+        base = evaluation.get_or_create_run(ws, provider="sbx", model="sandbox-ocr")
+        tuned = evaluation.get_or_create_run(ws, provider="sbx", model="ft:sandbox-ocr:sandbox:x:1")
+        # base gets every genre wrong; the fine-tuned model gets everything right
+        evaluation.add_predictions(ws, base.id, [(i, "Romance" if t == "genre" else a, None) for i, a, t in qa])
+        evaluation.add_predictions(ws, tuned.id, [(i, a, None) for i, a, _ in qa])
+    return path
+
+
+@pytest.fixture
+def win(qtbot: QtBot, reviewed: Path):
+    from vqa_desk.gui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.open_workspace(reviewed)
+    w.nav.setCurrentRow(w.pages.indexOf(w.review))
+    yield w
+    w.close()
+
+
+def test_rows_columns_and_colours(win) -> None:
+    review = win.review
+    with Workspace.open(win.session.path) as ws:
+        n_qa = ws.connection.execute("SELECT count(*) FROM qa").fetchone()[0]
+    assert review.model.rowCount() == n_qa
+    assert review.model.columnCount() == 4 + 2
+    assert review.count.text() == f"showing {n_qa} of {n_qa} questions"
+    genre_row = next(r for r, row in enumerate(review.model.rows) if row["qtype"] == "genre")
+    base_cell = review.model.index(genre_row, 4)
+    assert review.model.data(base_cell, Qt.ItemDataRole.DisplayRole) == "Romance" or \
+        review.model.rows[genre_row]["truth"] == "Romance"
+    assert review.model.data(review.model.index(genre_row, 5), Qt.ItemDataRole.BackgroundRole) is not None
+
+
+def test_keys_override_the_selected_models_rating(win, qtbot: QtBot) -> None:
+    review = win.review
+    review.table.setFocus()
+    review.table.selectRow(0)
+    qa_id = review.current_qa()
+    run = review.model_box.currentData()
+    qtbot.keyClick(review.table, Qt.Key.Key_4)
+    row = next(r for r in review.model.all_rows if r["qa_id"] == qa_id)
+    g = row["by_run"][run]
+    assert g.rating == "Incorrect" and g.override is not None and g.override.who
+    assert grading.override_history(win.session.ws, g.id)[-1].rating == "Incorrect"
+    assert review.current_qa() == qa_id  # the selection survives the reload
+
+
+def test_fix_label_goes_through_the_undo_stack_and_history(win) -> None:
+    review = win.review
+    row = next(r for r in review.model.rows if r["qtype"] == "title")
+    review.select_qa(row["qa_id"])
+    review.fix_requested.emit(row["qa_id"], row["truth"], "A Better Title")
+    assert win.session.ws.qa(row["qa_id"]).answer == "A Better Title"
+    edits = win.session.ws.edits_for_qa(row["qa_id"])
+    assert edits[-1].reason == "Fix label in review" and edits[-1].source == "user"
+    fixed = next(r for r in review.model.all_rows if r["qa_id"] == row["qa_id"])
+    assert fixed["truth"] == "A Better Title"  # the pane re-graded against the new label
+    win.undo_stack.undo()
+    assert win.session.ws.qa(row["qa_id"]).answer == row["truth"]
+
+
+def test_charts_follow_the_filters(win) -> None:
+    review = win.review
+    everything = review.chart_stats
+    base = next(name for name in everything if "ft:" not in name)
+    assert everything[base]["by_type"]["Genre"] == 0.0
+    review.type_box.setCurrentIndex(review.type_box.findData("genre"))
+    genre_only = review.chart_stats
+    assert set(genre_only[base]["by_type"]) == {"Genre"} or genre_only[base]["by_type"].get("Title") is None
+    assert review.model.rowCount() < len(review.model.all_rows)
+    assert review.type_chart.series() and review.rating_chart.series()
+    review.type_box.setCurrentIndex(0)
+    review.flips_box.setChecked(True)
+    assert all(row["qtype"] == "genre" for row in review.model.rows)  # base wrong, tuned right: genres only

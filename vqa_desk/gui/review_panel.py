@@ -1,0 +1,457 @@
+"""The Review pane: every question with each model's answer and grade, filters, charts, overrides, label fixes.
+
+Rows are QA pairs; each evaluation run adds a column with its answer coloured by rating. Keys 1-4 override
+the rating of the selected model's answer; "Fix label" edits the answer through the same undoable, audited
+path as the browser. The charts are computed from the rows the filters leave.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+    QBarSeries,
+    QBarSet,
+    QChart,
+    QChartView,
+    QHorizontalStackedBarSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vqa_desk.core import grading
+from vqa_desk.core.questions import QuestionType
+from vqa_desk.gui.cover_view import CoverView
+from vqa_desk.gui.session import Session
+from vqa_desk.gui.thumbnails import ThumbnailLoader
+
+RATING_COLORS = {"Very Similar": "#c8e6c9", "Mostly Similar": "#e6f4c2", "Somewhat Similar": "#ffe0b2",
+                 "Incorrect": "#ffcdd2"}
+_FIXED = 4  # thumbnail, question, type, label
+_Index = QModelIndex | QPersistentModelIndex
+ROLE_SORT = Qt.ItemDataRole.UserRole + 1
+
+
+class ReviewModel(QAbstractTableModel):
+    """One row per QA pair that has predictions; one column per run after the fixed ones."""
+
+    def __init__(self, loader: ThumbnailLoader) -> None:
+        super().__init__()
+        self._loader = loader
+        self.runs: list[str] = []
+        self.rows: list[dict[str, Any]] = []  # qa_id, image_pk, question, qtype, truth, by_run {name: GradedRow}
+        self._icons: dict[int, QPixmap] = {}
+        self._all: list[dict[str, Any]] = []
+        loader.ready.connect(self._thumb)
+
+    def load(self, graded: list[grading.GradedRow]) -> None:
+        self.beginResetModel()
+        by_qa: dict[int, dict[str, Any]] = {}
+        runs: list[str] = []
+        for g in graded:
+            p = g.prediction
+            if p.run_name not in runs:
+                runs.append(p.run_name)
+            row = by_qa.setdefault(p.qa_id, {"qa_id": p.qa_id, "image_pk": p.image_pk, "image_id": p.image_id,
+                                             "question": p.question, "qtype": p.qtype, "truth": p.truth,
+                                             "by_run": {}})
+            row["by_run"][p.run_name] = g
+        self.runs = runs
+        self._all = list(by_qa.values())
+        self.rows = list(self._all)
+        self.endResetModel()
+
+    def set_visible(self, keep: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.rows = keep
+        self.endResetModel()
+
+    @property
+    def all_rows(self) -> list[dict[str, Any]]:
+        return self._all
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else _FIXED + len(self.runs)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if section < _FIXED:
+            return ("", "Question", "Type", "Label")[section]
+        return _short(self.runs[section - _FIXED])
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        col = index.column()
+        if col == 0:
+            if role == Qt.ItemDataRole.DecorationRole:
+                return self._icon(row["image_pk"])
+            if role == ROLE_SORT:
+                return row["image_id"]
+            return None
+        if col < _FIXED:
+            value = (None, row["question"], row["qtype"].replace("_", "/"), row["truth"])[col]
+            if role in (Qt.ItemDataRole.DisplayRole, ROLE_SORT):
+                return value
+            return None
+        g = row["by_run"].get(self.runs[col - _FIXED])
+        if g is None:
+            return "" if role in (Qt.ItemDataRole.DisplayRole, ROLE_SORT) else None
+        rating = g.rating
+        if role == Qt.ItemDataRole.DisplayRole:
+            mark = " ✋" if g.override is not None else ""
+            return f"{g.prediction.answer}{mark}"
+        if role == ROLE_SORT:
+            return grading.RATINGS.index(rating) if rating in grading.RATINGS else 9
+        if role == Qt.ItemDataRole.BackgroundRole and rating in RATING_COLORS:
+            return QBrush(QColor(RATING_COLORS[rating]))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [f"{rating or 'not graded'}" + (f" (judge: {g.judge_rating})" if g.override else ""),
+                     f"strict {'✓' if g.strict else '✗'}  lenient {'✓' if g.lenient else '✗'}  "
+                     f"normalized {'✓' if g.normalized else '✗'}"]
+            if g.judge_reason:
+                lines.append(g.judge_reason)
+            if g.override is not None:
+                lines.append(f"overridden by {g.override.who} at {g.override.created_at}")
+            return "\n".join(lines)
+        return None
+
+    def _icon(self, pk: int) -> QPixmap | None:
+        icon = self._icons.get(pk)
+        if icon is None:
+            image = self._loader.image(pk)
+            if image is None:
+                return None
+            icon = self._icons[pk] = QPixmap.fromImage(image.scaled(
+                30, 44, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        return icon
+
+    def _thumb(self, pk: int) -> None:
+        for r, row in enumerate(self.rows):
+            if row["image_pk"] == pk:
+                idx = self.index(r, 0)
+                self.dataChanged.emit(idx, idx)
+
+
+class _SortProxy(QSortFilterProxyModel):
+    def lessThan(self, left: _Index, right: _Index) -> bool:
+        a, b = left.data(ROLE_SORT), right.data(ROLE_SORT)
+        try:
+            return a < b  # type: ignore[operator]
+        except TypeError:
+            return str(a) < str(b)
+
+
+class ReviewTable(QTableView):
+    rating_key = Signal(int)  # 1-4
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4) and not event.modifiers():
+            self.rating_key.emit(int(event.text()))
+            return
+        super().keyPressEvent(event)
+
+
+class ReviewPanel(QWidget):
+    fix_requested = Signal(int, str, str)  # qa id, old, new: the label fix goes through the undo stack
+
+    def __init__(self, grid_loader: ThumbnailLoader, cover_loader: ThumbnailLoader,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session: Session | None = None
+        self._cover_loader = cover_loader
+        self._shown_pk: int | None = None
+        cover_loader.ready.connect(self._cover_arrived)
+        self.judge = grading.HEURISTIC
+        self.flipset: grading.FlipSet | None = None
+        self.suspects: set[int] = set()
+
+        self.model = ReviewModel(grid_loader)
+        self.proxy = _SortProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = ReviewTable()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(44)
+        self.table.setIconSize(QSize(28, 40))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnWidth(0, 40)
+        self.table.setColumnWidth(1, 220)
+        self.table.rating_key.connect(self.override_selected)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+
+        self.type_box = QComboBox()
+        self.type_box.addItem("All types", "")
+        for t in QuestionType:
+            self.type_box.addItem(t.value.replace("_", "/"), t.value)
+        self.rating_box = QComboBox()
+        self.rating_box.addItem("Any rating", "")
+        for r in grading.RATINGS:
+            self.rating_box.addItem(r, r)
+        self.model_box = QComboBox()
+        self.flips_box = QCheckBox("Flips")
+        self.suspects_box = QCheckBox("Label suspects")
+        self.count = QLabel()
+        for w in (self.type_box, self.rating_box, self.model_box):
+            w.currentIndexChanged.connect(self.apply_filters)
+        for w in (self.flips_box, self.suspects_box):
+            w.toggled.connect(self.apply_filters)
+        self.fix_button = QPushButton("Fix label…")
+        self.fix_button.clicked.connect(self._fix_clicked)
+        bar = QHBoxLayout()
+        for w in (self.type_box, self.rating_box, QLabel("Model:"), self.model_box, self.flips_box,
+                  self.suspects_box, self.fix_button):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.count)
+
+        self.cover = CoverView()
+        self.cover.setMinimumWidth(220)
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.type_chart = QChart()
+        self.type_chart.setTitle("Accuracy by type (%)")
+        self.rating_chart = QChart()
+        self.rating_chart.setTitle("Ratings")
+        charts = QHBoxLayout()
+        for chart in (self.type_chart, self.rating_chart):
+            view = QChartView(chart)
+            view.setRenderHint(QPainter.RenderHint.Antialiasing)
+            view.setMinimumHeight(220)
+            charts.addWidget(view)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.cover, 2)
+        side_layout.addWidget(self.detail, 1)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.table)
+        top.addWidget(side)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        charts_box = QWidget()
+        charts_box.setLayout(charts)
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(top)
+        body.addWidget(charts_box)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(body, 1)
+
+    # ----- data ------------------------------------------------------------------------------------------
+    def set_session(self, session: Session | None) -> None:
+        self._session = session
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read predictions and grades (after grading, an override or a label fix)."""
+        if self._session is None:
+            self.model.load([])
+            self.apply_filters()
+            return
+        ws = self._session.ws
+        self.judge = grading.judges(ws)[-1]
+        graded = grading.graded_rows(ws, judge=self.judge)
+        current = self.current_qa()
+        self.model.load(graded)
+        self.flipset = grading.flips_for(graded) if graded else None
+        self.suspects = {s.qa_id for s in grading.label_suspects(ws, graded)} if graded else set()
+        selected = self.model_box.currentData()
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for name in self.model.runs:
+            self.model_box.addItem(_short(name), name)
+        if selected in self.model.runs:
+            self.model_box.setCurrentIndex(self.model.runs.index(selected))
+        elif self.model.runs:
+            self.model_box.setCurrentIndex(len(self.model.runs) - 1)  # the newest run, usually the fine-tuned one
+        self.model_box.blockSignals(False)
+        self.apply_filters()
+        if current is not None:
+            self.select_qa(current)
+
+    def apply_filters(self) -> None:
+        qtype, rating = self.type_box.currentData(), self.rating_box.currentData()
+        run = self.model_box.currentData()
+        flip_ids = self.flipset.qa_ids if self.flipset else set()
+        keep = []
+        for row in self.model.all_rows:
+            if qtype and row["qtype"] != qtype:
+                continue
+            if rating:
+                g = row["by_run"].get(run)
+                if g is None or g.rating != rating:
+                    continue
+            if self.flips_box.isChecked() and row["qa_id"] not in flip_ids:
+                continue
+            if self.suspects_box.isChecked() and row["qa_id"] not in self.suspects:
+                continue
+            keep.append(row)
+        self.model.set_visible(keep)
+        self.count.setText(f"showing {len(keep):,} of {len(self.model.all_rows):,} questions")
+        self._update_charts(keep)
+
+    def _update_charts(self, rows: list[dict[str, Any]]) -> None:
+        graded = [g for row in rows for g in row["by_run"].values()]
+        stats = grading.metrics_for(graded) if graded else {}
+        _fill_type_chart(self.type_chart, stats)
+        _fill_rating_chart(self.rating_chart, stats)
+        self.chart_stats = stats
+
+    # ----- selection -----------------------------------------------------------------------------------------
+    def current_row(self) -> dict[str, Any] | None:
+        idx = self.table.currentIndex()
+        if not idx.isValid():
+            return None
+        return self.model.rows[self.proxy.mapToSource(idx).row()]
+
+    def current_qa(self) -> int | None:
+        row = self.current_row()
+        return None if row is None else int(row["qa_id"])
+
+    def select_qa(self, qa_id: int) -> bool:
+        for r, row in enumerate(self.model.rows):
+            if row["qa_id"] == qa_id:
+                self.table.setCurrentIndex(self.proxy.mapFromSource(self.model.index(r, 1)))
+                return True
+        return False
+
+    def _row_changed(self, *_: object) -> None:
+        row = self.current_row()
+        if row is None or self._session is None:
+            self.detail.setText("")
+            return
+        parts = [f"<b>{row['image_id']}</b> — {row['question']}", f"Label: <b>{row['truth']}</b>"]
+        for name, g in row["by_run"].items():
+            parts.append(f"{_short(name)}: {g.prediction.answer} — <i>{g.rating or 'not graded'}</i>")
+        if row["qa_id"] in self.suspects:
+            parts.append("<span style='color:#b71c1c'>Label suspect: the models and the cover agree with each "
+                         "other, not with the label.</span>")
+        self.detail.setText("<br>".join(parts))
+        self._shown_pk = row["image_pk"]
+        image = self._cover_loader.image(self._shown_pk)
+        if image is not None:
+            self.cover.show_image(image)
+        else:
+            self.cover.show_message("Loading…")
+
+    def _cover_arrived(self, pk: int) -> None:
+        if pk == self._shown_pk:
+            image = self._cover_loader.image(pk)
+            if image is not None:
+                self.cover.show_image(image)
+
+    # ----- actions ---------------------------------------------------------------------------------------------
+    def override_selected(self, key: int) -> None:
+        """Keys 1-4: Very Similar .. Incorrect for the selected question's answer by the chosen model."""
+        row, run = self.current_row(), self.model_box.currentData()
+        if row is None or self._session is None or run not in row["by_run"]:
+            return
+        g = row["by_run"][run]
+        grading.override(self._session.ws, g.id, grading.RATINGS[key - 1], who=_who())
+        self.reload()
+
+    def _fix_clicked(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        run = self.model_box.currentData()
+        suggestion = row["by_run"][run].prediction.answer if run in row["by_run"] else row["truth"]
+        text, ok = QInputDialog.getText(self, "Fix label", f"{row['question']}\nLabel:", text=suggestion)
+        if ok and text != row["truth"]:
+            self.fix_requested.emit(int(row["qa_id"]), row["truth"], text)
+
+
+def _short(run_name: str) -> str:
+    name = run_name.split(":", 1)[1] if ":" in run_name else run_name
+    return name if len(name) <= 28 else name[:12] + "…" + name[-12:]
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some sandboxes: still record that a human did it
+        return "curator"
+
+
+def _fill_type_chart(chart: QChart, stats: dict[str, dict[str, Any]]) -> None:
+    chart.removeAllSeries()
+    for axis in chart.axes():
+        chart.removeAxis(axis)
+    types = sorted({t for s in stats.values() for t in s.get("by_type", {}) if t in ("Title", "Author", "Genre",
+                                                                                     "Other")})
+    series = QBarSeries()
+    for name, s in stats.items():
+        bar = QBarSet(_short(name))
+        for t in types:
+            bar.append(float(s["by_type"].get(t) or 0.0))
+        series.append(bar)
+    chart.addSeries(series)
+    x, y = QBarCategoryAxis(), QValueAxis()
+    x.append(types)
+    y.setRange(0, 100)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    series.attachAxis(x)
+    series.attachAxis(y)
+
+
+def _fill_rating_chart(chart: QChart, stats: dict[str, dict[str, Any]]) -> None:
+    chart.removeAllSeries()
+    for axis in chart.axes():
+        chart.removeAxis(axis)
+    series = QHorizontalStackedBarSeries()
+    names = list(stats)
+    for rating in grading.RATINGS:
+        bar = QBarSet(rating)
+        bar.setColor(QColor(RATING_COLORS[rating]).darker(115))
+        for name in names:
+            bar.append(float(stats[name].get("ratings", {}).get(rating, 0)))
+        series.append(bar)
+    chart.addSeries(series)
+    y = QBarCategoryAxis()
+    y.append([_short(n) for n in names])
+    x = QValueAxis()
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    series.attachAxis(y)
+    series.attachAxis(x)
