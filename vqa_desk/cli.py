@@ -22,10 +22,7 @@ from vqa_desk.core.errors import VQADeskError
 EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
 
 # Commands of the CLI contract (ARCHITECTURE.md) that later versions add; asking for one is a user error.
-PLANNED = {
-    "grade": "grading",
-    "report": "the HTML report",
-}
+PLANNED: dict[str, str] = {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,8 +146,27 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=_cmd_evaluate)
 
-    d = sub.add_parser("demo", help="the headless loop on the demo data")
-    d.add_argument("--out", type=Path, help="folder for the demo workspace (default: the user data folder)")
+    g = sub.add_parser("grade", help="grade the predictions (exact, lenient, normalized, a judge)")
+    g.add_argument("workspace", type=Path)
+    g.add_argument("--judge", default="heuristic", help="'heuristic' (offline) or a model name for an LLM judge")
+    g.add_argument("--provider", help="provider of the LLM judge (default sandbox)")
+    g.add_argument("--predictions", type=Path, help="import predictions first: the cookbook's result lines "
+                                                    "{example_id, predicted_answer, actual_answer} or ours "
+                                                    "{qa_id, answer, model}")
+    g.add_argument("--lines", type=Path, help="the export's lines.csv, to map the cookbook's example ids")
+    g.add_argument("--model", help="model name for imported predictions")
+    g.add_argument("--json", action="store_true")
+    g.set_defaults(func=_cmd_grade)
+
+    r = sub.add_parser("report", help="write the HTML report (and CSVs)")
+    r.add_argument("workspace", type=Path)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--csv", type=Path, help="folder for CSV files")
+    r.add_argument("--judge", default="heuristic")
+    r.set_defaults(func=_cmd_report)
+
+    d = sub.add_parser("demo", help="the whole loop headless on the demo data with the sandbox")
+    d.add_argument("--out", type=Path, help="folder for everything the demo makes (default: <user data>/demo-run)")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_cmd_demo)
 
@@ -460,18 +476,120 @@ def _finding_json(f: Any) -> dict[str, Any]:
                          "new": c.new} for c in f.changes]}
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    """For now the headless demo builds the demo workspace and shows what it holds."""
+def _cmd_grade(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from vqa_desk.core import grading
     from vqa_desk.core.workspace import Workspace
 
-    path = ensure_demo_workspace(args.out / "demo.vqadesk" if args.out else None)
-    with Workspace.open(path) as ws:
-        summary = ws.summary()
+    with Workspace.open(args.workspace) as ws:
+        if args.predictions:
+            run = grading.import_predictions(ws, args.predictions, model=args.model, lines_csv=args.lines)
+            problems = run.settings.get("import", {}).get("problems") or []
+            for item in problems[:10]:
+                print(f"note: {args.predictions.name}: {item}", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        profile = client = None
+        if args.judge != "heuristic":
+            profile, client = _provider_client(args.provider or "sandbox", stack)
+        with _ProgressBar("grade", quiet=False) as bar:
+            summary = grading.grade_workspace(args.workspace, judge=args.judge, profile=profile, client=client,
+                                              progress=bar.update, cancel=bar.cancel)
     if args.json:
-        _print_json(summary)
+        _print_json(summary.to_dict())
     else:
-        print(f"Demo workspace: {path}")
-        _print_summary(summary)
+        _print_metrics(summary.metrics)
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from vqa_desk.core.report import build_report
+
+    result = build_report(args.workspace, args.out, csv_dir=args.csv, judge=args.judge)
+    print(f"wrote {result.html}" + (f" and {len(result.csv_files)} CSV files" if result.csv_files else ""),
+          file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    def pct(value: Any) -> str:
+        return "   -  " if value is None else f"{value:6.2f}"
+
+    print(f"{'model':<44} {'closed strict':>13} {'closed lenient':>14} {'open strict':>11} {'open lenient':>12}")
+    for name, m in metrics.items():
+        print(f"{name[-44:]:<44} {pct(m['closed_strict']):>13} {pct(m['closed_lenient']):>14} "
+              f"{pct(m['open_strict']):>11} {pct(m['open_lenient']):>12}")
+    for name, m in metrics.items():
+        types = ", ".join(f"{t} {pct(v).strip()}" for t, v in m["by_type"].items() if t[:1].isupper())
+        ratings = ", ".join(f"{r} {n}" for r, n in m["ratings"].items())
+        print(f"  {name[-40:]}: by type {types}; ratings {ratings}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """The whole loop on the demo data, offline: checks, fixes, export, fine-tune, evaluate, grade, report."""
+    from vqa_desk.core import findings, finetune, grading, inference
+    from vqa_desk.core.export import ExportOptions, export_workspace
+    from vqa_desk.core.importer import import_dataset
+    from vqa_desk.core.ocr import engine_available
+    from vqa_desk.core.paths import data_dir
+    from vqa_desk.core.providers import ProviderKind, ProviderProfile, make_client
+    from vqa_desk.core.report import build_report
+    from vqa_desk.core.workspace import Workspace
+    from vqa_desk.sandbox.server import SandboxServer
+
+    out = args.out or data_dir() / "demo-run"
+    if not out.parent.is_dir():
+        raise VQADeskError(f"The folder {out.parent} does not exist; create it or choose another --out.")
+    out.mkdir(exist_ok=True)
+    ws = out / "demo.vqadesk"
+
+    def step(text: str) -> None:
+        print(f"demo: {text}", file=sys.stderr, flush=True)
+
+    step(f"1/7 new workspace {ws}")
+    import_dataset("demo", ws, force=True)
+    use_ocr = engine_available()
+    step(f"2/7 label checks (cover evidence {'on' if use_ocr else 'off: OCR engine not installed'})")
+    with _ProgressBar("checks", quiet=False) as bar:
+        report = findings.check_and_store(ws, use_ocr=use_ocr, progress=bar.update, cancel=bar.cancel)
+    with Workspace.open(ws) as opened:
+        chosen = findings.select_for_apply(opened, kind="all", min_confidence=0.9)
+        edits = findings.apply(opened, [f.id for f in chosen if f.id is not None]) if chosen else []
+    step(f"   {sum(report.counts.values())} findings; applied {len(chosen)} confident ones ({len(edits)} answers)")
+    step("3/7 export")
+    export_dir = out / "export"
+    with _ProgressBar("export", quiet=False) as bar:
+        exported = export_workspace(ws, export_dir, options=ExportOptions(quality=75, max_side=512),
+                                    progress=bar.update, cancel=bar.cancel)
+    with SandboxServer(state_dir=out / "sandbox", step_delay=0) as server:
+        profile = ProviderProfile("sandbox", ProviderKind.SANDBOX, base_url=server.base_url)
+        client = make_client(profile, key=server.token)
+        step("4/7 fine-tune sandbox-ocr on the export (the offline sandbox: a baseline, not GPT-4o)")
+        request = finetune.LaunchRequest(export_dir / "train.jsonl", export_dir / "validation.jsonl", "sandbox-ocr",
+                                         suffix="demo", manifest=exported.manifest)
+        with _ProgressBar("upload", quiet=False) as bar:
+            record = finetune.launch(ws, profile, request, client, progress=bar.update, cancel=bar.cancel)
+        record = finetune.follow(ws, record.id, profile, client, poll_seconds=0.5)
+        if record.status != "succeeded":
+            raise VQADeskError(f"The demo's fine-tuning job ended {record.status}: {record.error}")
+        step(f"   {record.fine_tuned_model}")
+        step("5/7 evaluate the base and the fine-tuned model on the test split")
+        for model in ("sandbox-ocr", str(record.fine_tuned_model)):
+            with _ProgressBar(model[:30], quiet=False) as bar:
+                inference.evaluate(ws, profile, client, model, export_dir, concurrency=8, progress=bar.update,
+                                   cancel=bar.cancel)
+        client.close()
+    step("6/7 grade")
+    summary = grading.grade_workspace(ws)
+    step("7/7 report")
+    built = build_report(ws, out / "report.html", csv_dir=out / "csv")
+    if args.json:
+        _print_json({"workspace": str(ws), "metrics": summary.metrics, "report": str(built.html),
+                     "findings": report.counts, "applied": len(chosen), "fine_tuned_model": record.fine_tuned_model,
+                     "export": {k: str(v) for k, v in exported.files.items()}})
+    else:
+        _print_metrics(summary.metrics)
+        print(f"Report: {built.html}")
     return EXIT_OK
 
 
@@ -484,14 +602,14 @@ def _cmd_default(args: argparse.Namespace) -> int:
 
         return smoke(ensure_demo_workspace())
 
+    if not has_display():
+        print("vqa-desk: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the window cannot open; running "
+              "the headless demo instead (vqa-desk demo). Start it from a desktop session to get the app.",
+              file=sys.stderr)
+        return _cmd_demo(argparse.Namespace(out=None, json=False))
     settings = load_settings()
     last = Path(settings.last_workspace) if settings.last_workspace else None
     path = last if last is not None and last.exists() else ensure_demo_workspace()
-    if not has_display():
-        print("vqa-desk: no display found (DISPLAY / WAYLAND_DISPLAY unset), so the window cannot open; "
-              "showing the workspace headless instead. Start it from a desktop session to get the app.",
-              file=sys.stderr)
-        return _cmd_info(argparse.Namespace(workspace=path, json=False))
     return _open_gui(path)
 
 
