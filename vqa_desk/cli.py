@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,6 @@ from vqa_desk.core.errors import VQADeskError
 
 EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
 
-# Commands of the CLI contract (ARCHITECTURE.md) that later versions add; asking for one is a user error.
-PLANNED: dict[str, str] = {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,19 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True)
     s.set_defaults(func=_cmd_screenshot)
 
-    for name, what in PLANNED.items():
-        x = sub.add_parser(name, help=f"({what}: not in this version yet)", add_help=False)
-        x.add_argument("rest", nargs=argparse.REMAINDER)
-        x.set_defaults(func=_planned(name, what))
     return p
-
-
-def _planned(name: str, what: str) -> Callable[[argparse.Namespace], int]:
-    def run(_: argparse.Namespace) -> int:
-        print(f"vqa-desk: '{name}' ({what}) is not available in version {__version__} yet. "
-              "Run 'vqa-desk --help' to see the commands this version has.", file=sys.stderr)
-        return EXIT_USER
-    return run
 
 
 # ----- commands ---------------------------------------------------------------------------------------
