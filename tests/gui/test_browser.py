@@ -257,9 +257,8 @@ def test_new_workspace_imports_in_a_worker_and_opens_it(window, qtbot: QtBot, tm
     target = tmp_path / "fresh.vqadesk"
     worker = win.create_workspace("demo", target, "20,10,all", 7)
     assert worker is not None
-    with qtbot.waitSignal(worker.signals.done, timeout=30_000):
-        pass
-    qtbot.waitUntil(lambda: win.session is not None and win.session.path == target, timeout=5000)
+    # Wait for the outcome, not the worker's signal: a fast worker may finish before a waiter connects.
+    qtbot.waitUntil(lambda: win.session is not None and win.session.path == target, timeout=30_000)
     assert win.model.total == 20 + 10 + 120
     assert win.windowTitle() == "fresh.vqadesk — VQA Desk"
 
@@ -268,10 +267,8 @@ def test_new_workspace_errors_are_shown_not_raised(window, qtbot: QtBot, tmp_pat
     win = window
     assert win.create_workspace("demo", tmp_path / "x.vqadesk", "1,2", 42) is None
     assert "--sizes needs three" in win._errors[-1].text()
-    worker = win.create_workspace("demo", tmp_path / "x.vqadesk", "999,1,1", 42)
-    with qtbot.waitSignal(worker.signals.done, timeout=30_000):
-        pass
-    qtbot.waitUntil(lambda: "has 240 covers but 999" in win._errors[-1].text(), timeout=5000)
+    assert win.create_workspace("demo", tmp_path / "x.vqadesk", "999,1,1", 42) is not None
+    qtbot.waitUntil(lambda: "has 240 covers but 999" in win._errors[-1].text(), timeout=30_000)
     assert win.session.path.name == "demo.vqadesk"  # the open workspace stays open
 
 

@@ -21,9 +21,7 @@ def checked(qtbot: QtBot, ocr_demo_template: Path, tmp_path: Path):
     win.open_workspace(path)
     worker = win.run_checks(True, "as_printed")  # the covers were read already: OCR is a cache hit
     assert worker is not None
-    with qtbot.waitSignal(worker.signals.done, timeout=60_000):
-        pass
-    qtbot.waitUntil(lambda: win.checks.model.rowCount() == 5, timeout=5000)
+    qtbot.waitUntil(lambda: win._check_worker is None and win.checks.model.rowCount() == 5, timeout=60_000)
     yield win
     win.close()
     assert win.pool.active_count == 0

@@ -51,11 +51,9 @@ def test_launch_follow_and_chart(win, qtbot: QtBot) -> None:
     panel.epochs.setValue(2)
     statuses: list[str] = []
     panel.bridge.changed.connect(lambda rid: statuses.append(finetune.job(win.session.ws, rid).status))
-    worker = win.launch_finetune("sandbox", panel.request())
-    assert worker is not None
-    with qtbot.waitSignal(worker.signals.finished, timeout=120_000) as blocker:
-        pass
-    record = blocker.args[0]
+    assert win.launch_finetune("sandbox", panel.request()) is not None
+    qtbot.waitUntil(lambda: bool(statuses) and statuses[-1] in finetune.TERMINAL, timeout=120_000)
+    record = finetune.jobs(win.session.ws)[0]
     assert record.status == "succeeded" and record.fine_tuned_model.startswith("ft:sandbox-ocr:sandbox:gui:")
     assert statuses[-1] == "succeeded"
     qtbot.waitUntil(lambda: "succeeded" in panel.status.text(), timeout=5000)
