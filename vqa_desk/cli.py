@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -38,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vqa-desk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`vqa-desk info --json | head`): not an error of ours, and nothing left to say.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return EXIT_OK
     except Exception:
         traceback.print_exc()
         print("vqa-desk: this is a bug in VQA Desk; please report it with the text above.", file=sys.stderr)
@@ -350,7 +356,6 @@ def _provider_client(name: str, stack: Any) -> tuple[Any, Any]:
 
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
-    import contextlib
 
     from vqa_desk.core import finetune
     from vqa_desk.core.workspace import Workspace
@@ -431,7 +436,6 @@ def _resolve_model(workspace: Path, provider: str, name: str) -> str:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    import contextlib
 
     from vqa_desk.core import inference
     from vqa_desk.core.workspace import Workspace
@@ -463,7 +467,6 @@ def _finding_json(f: Any) -> dict[str, Any]:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    import contextlib
 
     from vqa_desk.core import grading
     from vqa_desk.core.workspace import Workspace
