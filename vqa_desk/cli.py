@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vqa_desk import __version__
-from vqa_desk.core.errors import VQADeskError
+from vqa_desk.core.errors import Cancelled, VQADeskError
 
 EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
 
@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
+    except Cancelled as exc:
+        print(f"vqa-desk: {exc}", file=sys.stderr)
+        return 130
     except VQADeskError as exc:
         print(f"vqa-desk: {exc}", file=sys.stderr)
         return EXIT_USER
@@ -177,7 +180,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("screenshot", help="render a panel offscreen to a PNG",
                        usage="vqa-desk screenshot PANEL --out PNG [WS]")
     # One list so the workspace may follow --out (argparse cannot interleave two optional positionals).
-    s.add_argument("target", nargs="+", metavar="PANEL [WS]", help="panel: main or browser; WS default: demo")
+    s.add_argument("target", nargs="+", metavar="PANEL [WS]",
+                   help="panel: main, browser, checks, export, finetune or review; WS default: the demo workspace")
     s.add_argument("--out", type=Path, required=True)
     s.set_defaults(func=_cmd_screenshot)
 
@@ -338,8 +342,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
                  step_delay=args.step_delay)
 
 
-def _provider_client(name: str, stack: Any) -> tuple[Any, Any]:
-    """The profile and an openai client; the sandbox profile without a URL gets an in-process server."""
+def _provider_client(name: str, stack: Any) -> tuple[Any, Any, bool]:
+    """The profile, an openai client, and whether the provider is a sandbox living only in this command."""
     from dataclasses import replace
 
     from vqa_desk.core.paths import data_dir
@@ -347,12 +351,15 @@ def _provider_client(name: str, stack: Any) -> tuple[Any, Any]:
 
     profile = get_profile(name)
     key = None
-    if profile.kind == ProviderKind.SANDBOX and not profile.base_url:
+    in_process = profile.kind == ProviderKind.SANDBOX and not profile.base_url
+    if in_process:
         from vqa_desk.sandbox.server import SandboxServer
 
         server = stack.enter_context(SandboxServer(state_dir=data_dir() / "sandbox"))
         profile, key = replace(profile, base_url=server.base_url), server.token
-    return profile, make_client(profile, key=key)
+    client = make_client(profile, key=key)
+    stack.callback(client.close)
+    return profile, client, in_process
 
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
@@ -362,7 +369,11 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
 
     Workspace.open(args.workspace).close()
     with contextlib.ExitStack() as stack:
-        profile, client = _provider_client(args.provider, stack)
+        profile, client, in_process = _provider_client(args.provider, stack)
+        if in_process and not args.wait:
+            print("note: the sandbox runs inside this command and stops with it, so --wait is implied (run "
+                  "'vqa-desk sandbox' separately to launch and leave).", file=sys.stderr)
+            args.wait = True
         with Workspace.open(args.workspace) as ws:
             running = [j for j in finetune.unfinished(ws) if j.provider == profile.name]
         if running and not args.new:
@@ -405,7 +416,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         print(record.fine_tuned_model or f"{record.job_id or record.id}: {record.status}")
     if args.wait and record.status != "succeeded":
         print(f"vqa-desk: the job ended {record.status}: {record.error or 'no reason given'}", file=sys.stderr)
-        return EXIT_BUG
+        return EXIT_USER
     return EXIT_OK
 
 
@@ -444,7 +455,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     folder = _export_folder(args.workspace, args.export)
     summaries = []
     with contextlib.ExitStack() as stack:
-        profile, client = _provider_client(args.provider, stack)
+        profile, client, _ = _provider_client(args.provider, stack)
         for name in args.model:
             model = _resolve_model(args.workspace, profile.name, name)
             with _ProgressBar(model[:30], quiet=False) as bar:
@@ -480,7 +491,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         profile = client = None
         if args.judge != "heuristic":
-            profile, client = _provider_client(args.provider or "sandbox", stack)
+            profile, client, _ = _provider_client(args.provider or "sandbox", stack)
         with _ProgressBar("grade", quiet=False) as bar:
             summary = grading.grade_workspace(args.workspace, judge=args.judge, profile=profile, client=client,
                                               progress=bar.update, cancel=bar.cancel)
@@ -670,6 +681,17 @@ class _ProgressBar:
         self.cancel = threading.Event()
 
     def __enter__(self) -> _ProgressBar:
+        import signal
+
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            def on_sigint(signum: int, frame: object) -> None:
+                if self.cancel.is_set():
+                    raise KeyboardInterrupt  # a second Ctrl+C: stop now
+                print("\nvqa-desk: stopping (Ctrl+C again to force) ...", file=sys.stderr)
+                self.cancel.set()
+
+            self._previous = signal.signal(signal.SIGINT, on_sigint)
         return self
 
     def update(self, done: int, total: int, message: str) -> None:
@@ -684,8 +706,12 @@ class _ProgressBar:
         self._bar.update(done - self._bar.n)
 
     def __exit__(self, *exc: object) -> None:
+        import signal
+
         if self._bar is not None:
             self._bar.close()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _print_json(obj: dict[str, Any]) -> None:

@@ -163,3 +163,15 @@ def test_connection_checkpoints_and_result_file(ws, profile, client, small_expor
     rows = finetune.result_metrics(done, profile, client)
     assert rows and {"step", "train_loss"} <= set(rows[0])
     assert rows[-1]["step"] >= rows[0]["step"]
+
+
+def test_a_launch_stuck_while_uploading_is_closed_not_reattached(ws, profile, client) -> None:
+    with Workspace.open(ws) as opened, opened.transaction() as c:
+        c.execute("INSERT INTO finetune_jobs(launch_id, provider, status, base_model, hyperparameters, training_file, "
+                  "created_at, updated_at) "
+                  "VALUES ('stuck', 'sbx', 'uploading', 'sandbox-ocr', '{}', 'file-x', 't', 't')")
+        record_id = c.execute("SELECT max(id) FROM finetune_jobs").fetchone()[0]
+    with Workspace.open(ws) as opened:
+        assert record_id not in [j.id for j in finetune.unfinished(opened)]
+    done = finetune.follow(ws, record_id, profile, client, poll_seconds=0.05)
+    assert done.status == "failed_local" and "before the job was created" in (done.error or "")

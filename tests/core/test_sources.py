@@ -130,3 +130,14 @@ def test_jsonl_line_with_invalid_utf8_is_kept_and_noted(tmp_path: Path) -> None:
         assert ws.qa(1).answer == "Herv\ufffd Tullet"
         kinds = [k for (k,) in ws.connection.execute("SELECT kind FROM import_issues")]
         assert kinds == ["not_utf8"]
+
+
+def test_demo_import_ignores_a_folder_named_demo_in_the_current_directory(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "demo").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = import_dataset("demo", tmp_path / "w.vqadesk", sizes=parse_sizes("3,1,1"))
+    assert result.images == {"train": 3, "validation": 1, "test": 1}
+    with Workspace.open(tmp_path / "w.vqadesk") as ws:
+        refs = [r for (r,) in ws.connection.execute("SELECT source_ref FROM images")]
+    assert all(r.startswith(("train-", "validation-", "test-")) for r in refs)

@@ -226,3 +226,26 @@ def test_exclusive_open_refuses_a_second_holder_until_closed(tmp_path: Path) -> 
     Workspace.open(path).close()  # readers (the CLI, worker threads) are not blocked
     first.close()
     Workspace.open(path, exclusive=True).close()
+
+
+def test_a_workspace_locked_by_another_writer_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "w.vqadesk"
+    _tiny(path).close()
+    holder = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        monkeypatch.setattr(wsmod, "_connect", lambda p: _fast(p))
+        with Workspace.open(path) as ws:
+            with pytest.raises(WorkspaceError, match="busy: another VQA Desk process"):
+                ws.set_answer(1, "new")
+            assert ws.qa(1).answer == "Marcia Brown"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def _fast(path: Path) -> sqlite3.Connection:
+    """A connection that gives up on a lock at once instead of after the usual 10 s."""
+    conn = sqlite3.connect(path, timeout=0.1)
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn

@@ -90,7 +90,8 @@ def demo_dir() -> Path:
 def open_source(spec: str, *, split: str | None = None, cache_dir: Path | None = None) -> Source:
     """Resolve a ``--from`` value: ``demo``, ``hf:<id>``, a parquet file or folder, a save_to_disk folder, a JSONL."""
     if spec == "demo":
-        src = _parquet_source(sorted(demo_dir().glob("*.parquet")), kind="demo", location="demo", default_split=None)
+        src = _parquet_source(sorted(demo_dir().glob("*.parquet")), kind="demo", location="demo", default_split=None,
+                              root=demo_dir())
         src.default_all = True
         return src
     if spec.startswith("hf:"):
@@ -104,13 +105,13 @@ def open_source(spec: str, *, split: str | None = None, cache_dir: Path | None =
     if path.is_file() and path.suffix.lower() in (".jsonl", ".json"):
         return _jsonl_source(path, split=split)
     if path.is_file() and path.suffix.lower() == ".parquet":
-        return _parquet_source([path], kind="parquet", location=str(path), default_split=split)
+        return _parquet_source([path], kind="parquet", location=str(path), default_split=split, root=None)
     if path.is_dir():
         if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
             return _disk_source(path, split=split)
         files = sorted(path.rglob("*.parquet"))
         if files:
-            return _parquet_source(files, kind="parquet", location=str(path), default_split=split)
+            return _parquet_source(files, kind="parquet", location=str(path), default_split=split, root=path)
         raise SourceError(
             f"{path} holds no .parquet files and is not a save_to_disk folder (no dataset_dict.json or "
             "dataset_info.json)."
@@ -128,7 +129,10 @@ def split_from_name(name: str) -> str | None:
 
 # ----- parquet (local files, the bundled demo) ---------------------------------------------------------
 
-def _parquet_source(files: Sequence[Path], *, kind: str, location: str, default_split: str | None) -> Source:
+def _parquet_source(files: Sequence[Path], *, kind: str, location: str, default_split: str | None,
+                    root: Path | None) -> Source:
+    """``location`` is what the workspace records (a label); ``root`` is the folder file references are relative
+    to (never derived from the label: a folder named like it in the current directory must not matter)."""
     import pyarrow.parquet as pq
 
     if not files:
@@ -136,7 +140,7 @@ def _parquet_source(files: Sequence[Path], *, kind: str, location: str, default_
     by_split: dict[str, list[Path]] = {}
     for f in files:
         split = split_from_name(f.name) or (
-            split_from_name(str(f.parent.relative_to(Path(location)))) if Path(location).is_dir() else None
+            split_from_name(str(f.parent.relative_to(root))) if root is not None else None
         ) or default_split or "train"
         by_split.setdefault(split, []).append(f)
     readers: dict[str, SplitReader] = {}
@@ -149,7 +153,7 @@ def _parquet_source(files: Sequence[Path], *, kind: str, location: str, default_
                 raise SourceError(f"{p} is not a readable parquet file ({exc}).") from exc
             _require_columns(pf.schema_arrow.names, p.name)
             metas.append((p, pf.metadata))
-        readers[split] = _ParquetSplit(split, metas, Path(location) if Path(location).is_dir() else None)
+        readers[split] = _ParquetSplit(split, metas, root)
     return Source(kind, location, readers, default_all=False)
 
 

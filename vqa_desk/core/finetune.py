@@ -109,8 +109,12 @@ def job(ws: Workspace, record_id: int) -> JobRecord:
 
 
 def unfinished(ws: Workspace) -> list[JobRecord]:
-    """Jobs a restarted app or CLI should re-attach to."""
-    return [j for j in jobs(ws) if not j.finished and (j.job_id or j.training_file or j.status == "creating")]
+    """Jobs a restarted app or CLI should re-attach to: created at the provider, or maybe created (a lost reply)."""
+    return [j for j in jobs(ws) if not j.finished and (j.job_id is not None or j.status == "creating")]
+
+
+def _status(ws: Workspace, record_id: int) -> str:
+    return str(ws.connection.execute("SELECT status FROM finetune_jobs WHERE id = ?", (record_id,)).fetchone()[0])
 
 
 def events(ws: Workspace, record_id: int) -> list[JobEvent]:
@@ -207,6 +211,12 @@ def launch(ws_path: Path, profile: ProviderProfile, request: LaunchRequest, clie
         except ProviderError as exc:
             _update(ws, record_id, status="failed_local", error=str(exc))
             raise FineTuneError(str(exc), status=exc.status, code=exc.code) from None
+        except BaseException as exc:  # Ctrl+C, a crash: leave an honest record, never one stuck "uploading"
+            if ws.connection.execute("SELECT job_id FROM finetune_jobs WHERE id = ?", (record_id,)).fetchone()[0] \
+                    is None:
+                _update(ws, record_id, status="creating" if _status(ws, record_id) == "creating" else "failed_local",
+                        error=f"The launch was interrupted ({type(exc).__name__}).")
+            raise
         return job(ws, record_id)
 
 
@@ -274,7 +284,10 @@ def follow(ws_path: Path, record_id: int, profile: ProviderProfile, client: Any,
         record = job(ws, record_id)
         if record.job_id is None:
             if record.status != "creating":
-                return record
+                if not record.finished:  # preparing / uploading from a launch that never got to "create"
+                    _update(ws, record_id, status="failed_local", error=record.error or
+                            "The launch stopped before the job was created; nothing runs at the provider.")
+                return job(ws, record_id)
             found = _find_launched(client, profile, record.launch_id, cancel)
             if found is None:
                 _update(ws, record_id, status="failed_local",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -162,8 +163,11 @@ def set_key(profile: ProviderProfile, key: str) -> None:
 # ----- clients and errors --------------------------------------------------------------------------------
 
 def make_client(profile: ProviderProfile, *, key: str | None = None, timeout: float = 60.0,
-                max_retries: int = 2) -> Any:
-    """An ``openai`` client for the profile. Raises ProviderError when there is no key to use."""
+                max_retries: int = 0) -> Any:
+    """An ``openai`` client for the profile. Raises ProviderError when there is no key to use.
+
+    The client's own retries are off by default: ``call_with_retries`` is the one retry policy.
+    """
     import openai
 
     key = key or get_key(profile)
@@ -213,9 +217,20 @@ def explain(exc: BaseException, profile: ProviderProfile | None = None, key: str
                 "organisations without recent fine-tuning activity). Use an Azure OpenAI profile, which offers "
                 "the same vision fine-tuning, or export with --format sharegpt / hf for an open-source trainer.")
     text = f"{who} answered {status}" + (f" ({code})" if code else "") + f": {message}. {hint}".rstrip()
-    if key:
-        text = text.replace(key, "[key]")  # providers sometimes echo a key prefix back
-    return ProviderError(text, status=status, code=code, retry_after=retry_after)
+    return ProviderError(mask_secrets(text, profile, key), status=status, code=code, retry_after=retry_after)
+
+
+_KEYLIKE = re.compile(r"\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{8,}")
+
+
+def mask_secrets(text: str, profile: ProviderProfile | None = None, key: str | None = None) -> str:
+    """Remove API keys from a message before it reaches a screen, a log or the workspace.
+
+    Providers sometimes echo a key (or its prefix) back in their errors; anything shaped like a key goes too.
+    """
+    for secret in {key, get_key(profile) if profile is not None else None} - {None, ""}:
+        text = text.replace(secret, "[key]")  # type: ignore[arg-type]
+    return _KEYLIKE.sub("[key]", text)
 
 
 def _retry_after(exc: Any) -> float | None:

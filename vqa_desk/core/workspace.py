@@ -423,9 +423,21 @@ class Workspace:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: commits on success, rolls back on any exception."""
-        with self._conn:
-            yield self._conn
+        """One atomic write: commits on success, rolls back on any exception.
+
+        Another process holding the write lock past the busy timeout is the user's situation, not a bug: it
+        becomes a WorkspaceError that says so.
+        """
+        try:
+            with self._conn:
+                yield self._conn
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise WorkspaceError(
+                    f"{self.path.name} is busy: another VQA Desk process is writing to it. Nothing was changed; "
+                    "try again in a moment."
+                ) from exc
+            raise
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -530,7 +542,7 @@ class Workspace:
         """
         now = utc_now()
         made: list[Edit] = []
-        with self._conn:
+        with self.transaction():
             for change in changes:
                 if not isinstance(change.new, str):
                     raise WorkspaceError(f"An answer must be text, not {type(change.new).__name__}.")

@@ -39,10 +39,16 @@ class DismissFindingsCommand(QUndoCommand):
         self._session, self._ids, self._reason = session, ids, reason
 
     def redo(self) -> None:
-        self._session.set_dismissed(self._ids, self._reason)
+        self._guarded(self._reason)
 
     def undo(self) -> None:
-        self._session.set_dismissed(self._ids, None)
+        self._guarded(None)
+
+    def _guarded(self, reason: str | None) -> None:
+        try:
+            self._session.set_dismissed(self._ids, reason)
+        except VQADeskError:
+            self.setObsolete(True)
 
 
 class SetAnswersCommand(QUndoCommand):

@@ -196,6 +196,9 @@ class MainWindow(QMainWindow):
     # ----- workspaces ----------------------------------------------------------------------------------
     def open_workspace(self, path: Path) -> None:
         """Open ``path`` for editing; raises VQADeskError (nothing changes) if it cannot be opened."""
+        if self.session is not None and Path(path).resolve() == self.session.path.resolve():
+            self.nav.setCurrentRow(0)  # already open here: its own lock is not "another window"
+            return
         ws = Workspace.open(path, exclusive=self._persist)
         self.close_workspace()
         self.session = Session(ws, parent=self)

@@ -71,6 +71,8 @@ class ReviewModel(QAbstractTableModel):
 
     def load(self, graded: list[grading.GradedRow]) -> None:
         self.beginResetModel()
+        if len(self._icons) > 2000 or not graded:
+            self._icons.clear()  # cover ids restart in every workspace; the loader's own cache stays bounded
         by_qa: dict[int, dict[str, Any]] = {}
         runs: list[str] = []
         for g in graded:

@@ -7,6 +7,7 @@ generation number drops results that arrive after the workspace changed.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -19,6 +20,7 @@ from vqa_desk.core.workspace import Workspace
 from vqa_desk.gui.workers import Worker, WorkerPool
 
 _local = threading.local()
+log = logging.getLogger(__name__)
 
 
 def load_image(path: Path, pk: int, max_side: int) -> QImage:
@@ -101,9 +103,13 @@ class ThumbnailLoader(QObject):
             worker = Worker(load_image, self._path, pk, self.max_side)
             generation = self._generation
             worker.signals.finished.connect(lambda img, pk=pk, g=generation: self._done(g, pk, img, None))
-            worker.signals.failed.connect(lambda msg, user, pk=pk, g=generation: self._done(
-                g, pk, None, msg if user else "could not load this image (see the log)"))
+            worker.signals.failed.connect(lambda msg, user, pk=pk, g=generation: self._failed(g, pk, msg, user))
             self._pool.start(worker)
+
+    def _failed(self, generation: int, pk: int, message: str, user_error: bool) -> None:
+        if not user_error:
+            log.error("loading cover %s failed:\n%s", pk, message)  # a bug: keep the traceback in the log
+        self._done(generation, pk, None, message if user_error else "could not load this image (see the log)")
 
     def _done(self, generation: int, pk: int, image: QImage | None, error: str | None) -> None:
         if generation != self._generation:

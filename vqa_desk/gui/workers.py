@@ -87,5 +87,6 @@ class WorkerPool(QObject):
             worker.cancel()
         self._pool.clear()
         finished = self._pool.waitForDone(timeout_ms)
-        self._active.clear()  # workers removed from the queue by clear() never report done
+        if finished:
+            self._active.clear()  # workers removed from the queue by clear() never report done
         return finished
