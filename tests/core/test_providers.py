@@ -98,3 +98,20 @@ def test_errors_are_explained_with_what_to_do() -> None:
                                                    "type": "invalid_request_error", "param": None,
                                                    "code": "invalid_api_key"}}), profile, key)
     assert key not in str(echoed) and "[key]" in str(echoed) and "check it" in str(echoed)
+
+
+def test_keys_are_masked_on_every_provider_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retry path passes no key: the profile's own key and anything key-shaped must still be removed."""
+    from vqa_desk.core.providers import call_with_retries
+
+    monkeypatch.setenv("OPENAI_API_KEY", "my-very-private-key-123")
+    profile = get_profile("openai")
+
+    def echo() -> None:
+        raise _status_error(400, {"error": {"message": "bad request from my-very-private-key-123 (also sk-abcdef123456)",
+                                            "type": "invalid_request_error", "param": None, "code": None}})
+
+    with pytest.raises(ProviderError) as err:
+        call_with_retries(echo, profile, None)
+    assert "my-very-private-key-123" not in str(err.value) and "sk-abcdef123456" not in str(err.value)
+    assert str(err.value).count("[key]") == 2

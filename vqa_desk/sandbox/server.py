@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+import filelock
+
 from vqa_desk.sandbox.app import build_app, is_loopback
 from vqa_desk.sandbox.engine import Engine, SandboxSettings
 from vqa_desk.sandbox.errors import SandboxError
@@ -105,6 +107,16 @@ class SandboxServer:
         if self._state_dir is None:
             self._state_dir = Path(tempfile.mkdtemp(prefix="vqa-desk-sandbox-"))
         self._state_dir.mkdir(parents=True, exist_ok=True)
+        # One engine per state folder: a second one would resume (and train) the same unfinished jobs again.
+        self._lock = filelock.FileLock(str(self._state_dir / ".engine.lock"), timeout=0)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            self._lock = None
+            raise SandboxError(
+                f"The sandbox state in {self._state_dir} is in use by another VQA Desk process (the app, or "
+                "'vqa-desk sandbox'). Use that sandbox, stop it first, or give this one another --state-dir."
+            ) from None
         sock = _bind(self.host, self.port)
         try:
             self.engine = Engine(self._state_dir, self.settings)
@@ -149,6 +161,9 @@ class SandboxServer:
                 self._socket.close()
             self._socket = None
         logging.getLogger("uvicorn.error").removeFilter(_NOISE)
+        if getattr(self, "_lock", None) is not None:
+            self._lock.release()
+            self._lock = None
         if self._owns_state_dir and self._state_dir is not None:
             shutil.rmtree(self._state_dir, ignore_errors=True)
             self._state_dir = None
