@@ -108,8 +108,9 @@ def test_keys_are_masked_on_every_provider_error(monkeypatch: pytest.MonkeyPatch
     profile = get_profile("openai")
 
     def echo() -> None:
-        raise _status_error(400, {"error": {"message": "bad request from my-very-private-key-123 (also sk-abcdef123456)",
-                                            "type": "invalid_request_error", "param": None, "code": None}})
+        message = "bad request from my-very-private-key-123 (also sk-abcdef123456)"
+        raise _status_error(400, {"error": {"message": message, "type": "invalid_request_error", "param": None,
+                                            "code": None}})
 
     with pytest.raises(ProviderError) as err:
         call_with_retries(echo, profile, None)
