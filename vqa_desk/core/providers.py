@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from vqa_desk.core.errors import Cancelled, VQADeskError
+from vqa_desk.core.fsutil import write_atomic
 from vqa_desk.core.paths import config_dir
 from vqa_desk.core.progress import check_cancel
 
@@ -109,16 +109,8 @@ def load_profiles() -> list[ProviderProfile]:
 
 
 def save_profiles(profiles: list[ProviderProfile]) -> None:
-    path = profiles_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".providers.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"version": PROFILES_VERSION, "profiles": [p.to_json() for p in profiles]}, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(profiles_path(),
+                 json.dumps({"version": PROFILES_VERSION, "profiles": [p.to_json() for p in profiles]}, indent=2))
 
 
 def get_profile(name: str) -> ProviderProfile:

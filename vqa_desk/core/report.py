@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import csv
 import html
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 from vqa_desk import __version__
 from vqa_desk.core import evaluation
+from vqa_desk.core.fsutil import atomic_file, write_atomic
 from vqa_desk.core.grading import (
     COOKBOOK_TYPES,
     RATINGS,
@@ -88,7 +87,7 @@ def build_report(ws_or_path: Workspace | str | Path, out_html: str | Path, *, cs
         agree = agreement_for(rows)
         notes = _notes(rows, grader)
         page = _page(ws.path.name, rows, metrics, flipset, suspects, agree, grader, notes)
-        _write_atomic(out_html, page.encode("utf-8"))
+        write_atomic(out_html, page.encode("utf-8"))
         csv_files: list[Path] = []
         if csv_dir is not None:
             csv_files = write_csvs(Path(csv_dir), rows, metrics, flipset, suspects, agree)
@@ -107,18 +106,6 @@ def _notes(rows: Sequence[GradedRow], grader: str) -> list[str]:
                      + (f" ({stale} were graded against an older label or answer)" if stale else "")
                      + f": run 'vqa-desk grade --judge {grader.removeprefix('judge:')}' to rate them.")
     return notes
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ----- HTML ------------------------------------------------------------------------------------------------
@@ -411,17 +398,11 @@ def _cell(value: Any) -> Any:
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(header)
-            for row in rows:
-                writer.writerow([_cell(v) for v in row])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
     return path
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vqa_desk.core.fsutil import write_atomic
 from vqa_desk.core.paths import config_dir
 
 SETTINGS_VERSION = 1
@@ -46,16 +45,5 @@ def load_settings() -> Settings:
 
 
 def save_settings(settings: Settings) -> None:
-    path = settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"version": SETTINGS_VERSION, **asdict(settings)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(settings_path(), json.dumps(payload, indent=2))
