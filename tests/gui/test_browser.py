@@ -283,3 +283,18 @@ def test_new_workspace_dialog_builds_the_right_request(qtbot: QtBot, tmp_path: P
     assert dialog.spec() == "hf:howard-hou/OCR-VQA" and dialog.sizes_text() == "150,50,100"
     dialog.sizes[1].setText("")
     assert dialog.sizes_text() == "150,0,100"
+
+
+def test_undo_never_overwrites_a_later_change_by_another_writer(window) -> None:
+    from vqa_desk.core.workspace import Workspace
+
+    win = window
+    win.browser.select_row(0)
+    row = _author_row(win)
+    qa_id = win.detail.qa_model.pairs[row].id
+    _edit(win, row, "Mine")
+    with Workspace.open(win.session.path) as other:  # e.g. `vqa-desk check --apply` in a terminal
+        other.set_answer(qa_id, "Theirs", source="check:formatting")
+    win.undo_stack.undo()
+    assert win.session.ws.qa(qa_id).answer == "Theirs"
+    assert "changed since this edit" in win._errors[-1].text()

@@ -69,6 +69,14 @@ class SetAnswersCommand(QUndoCommand):
         self._done_once = True
 
     def undo(self) -> None:
+        # Another writer (the CLI, a check) may have changed these answers since: never overwrite its work.
+        changed = [qa for qa, _, new in self._changes if self._session.ws.qa(qa).answer != new]
+        if changed:
+            self.setObsolete(True)
+            if self._on_error is not None:
+                self._on_error(f"{len(changed)} of these answers changed since this edit (another program wrote "
+                               "them); nothing was undone. Edit them directly instead.")
+            return
         self._run([(qa, old) for qa, old, _ in self._changes], f"undo: {self._reason}", "user:undo")
 
     def _run(self, changes: list[tuple[int, str]], reason: str, source: str) -> None:
