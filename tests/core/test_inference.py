@@ -123,3 +123,25 @@ def test_the_batch_api_path(ws, built, profile, client) -> None:
 def test_a_missing_export_is_a_clear_error(ws, profile, client, tmp_path) -> None:
     with pytest.raises(evaluation.EvaluationError, match="export the workspace"):
         inference.evaluate(ws, profile, client, "sandbox-ocr", tmp_path)
+
+
+def test_an_interrupted_batch_is_picked_up_not_paid_twice(ws, built, profile, client, server) -> None:
+    import threading
+
+    server.settings.batch_delay = 0.05
+    cancel = threading.Event()
+    before = len(client.batches.list().data)
+
+    def progress(done: int, total: int, message: str) -> None:
+        if message.startswith("batch"):
+            cancel.set()  # the batch exists at the provider; we stop waiting for it
+
+    with pytest.raises(Cancelled):
+        inference.evaluate(ws, profile, client, "sandbox-ocr", built[1], use_batch=True, progress=progress,
+                           cancel=cancel)
+    server.settings.batch_delay = 0
+    resumed = inference.evaluate(ws, profile, client, "sandbox-ocr", built[1], use_batch=True)
+    assert resumed.requested == 0 and resumed.failed == {}
+    assert len(client.batches.list().data) == before + 1  # the same batch, not a second one
+    with Workspace.open(ws) as opened:
+        assert len(evaluation.prediction_rows(opened)) == resumed.questions

@@ -171,36 +171,32 @@ def _run_concurrent(ws: Workspace, profile: ProviderProfile, client: Any, run: E
 def _run_batch(ws: Workspace, profile: ProviderProfile, client: Any, run: EvalRun,
                todo: list[tuple[int, dict[str, Any], str]], summary: RunSummary, progress: ProgressFn | None,
                cancel: threading.Event | None) -> None:
-    """The Batch API: one JSONL of requests, uploaded, run by the provider, results downloaded."""
-    import time
+    """The Batch API: one JSONL of requests, uploaded, run by the provider, results downloaded.
 
+    The batch id is stored before waiting; a run that was cancelled or cut off while the provider worked
+    re-attaches to that batch instead of paying for the same requests again. Custom ids carry the request key,
+    so only results for identical requests are taken from it.
+    """
     if not todo:
         return
-    keys = {str(qa_id): (qa_id, key) for qa_id, _, key in todo}
-    payload = io.BytesIO()
-    for qa_id, body, _ in todo:
-        payload.write(json.dumps({"custom_id": str(qa_id), "method": "POST", "url": "/v1/chat/completions",
-                                  "body": body}).encode() + b"\n")
-    payload.seek(0)
-    uploaded = call_with_retries(lambda: client.files.create(file=("requests.jsonl", payload, "application/jsonl"),
-                                                             purpose="batch"), profile, cancel,
-                                 before_retry=lambda: payload.seek(0))
-    batch = call_with_retries(lambda: client.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions",
-                                                            completion_window="24h"), profile, cancel)
-    summary.requested += len(todo)
-    with ws.transaction():
-        ws.meta.set_in_transaction(f"batch:{run.name}", {"batch_id": batch.id, "input_file": uploaded.id})
-    delay = 1.0
-    while batch.status not in ("completed", "failed", "expired", "cancelled"):
-        if cancel is not None and cancel.wait(delay):
-            raise Cancelled("Stopped waiting for the batch; it keeps running at the provider.")
-        if cancel is None:
-            time.sleep(delay)
-        delay = min(delay * 1.5, 30.0)
-        batch = call_with_retries(lambda b=batch.id: client.batches.retrieve(b), profile, cancel)
-        counts = getattr(batch, "request_counts", None)
-        if counts is not None:
-            report(progress, summary.cached + int(counts.completed or 0), summary.questions, f"batch {batch.status}")
+    wanted = {f"{qa_id}:{key[:16]}": (qa_id, key) for qa_id, _, key in todo}
+    meta_key = f"batch:{run.name}"
+    batch = _reattach_batch(ws, profile, client, meta_key, cancel)
+    if batch is None:
+        payload = io.BytesIO()
+        for qa_id, body, key in todo:
+            payload.write(json.dumps({"custom_id": f"{qa_id}:{key[:16]}", "method": "POST",
+                                      "url": "/v1/chat/completions", "body": body}).encode() + b"\n")
+        payload.seek(0)
+        uploaded = call_with_retries(
+            lambda: client.files.create(file=("requests.jsonl", payload, "application/jsonl"), purpose="batch"),
+            profile, cancel, before_retry=lambda: payload.seek(0))
+        batch = call_with_retries(lambda: client.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"), profile, cancel)
+        summary.requested += len(todo)
+        ws.meta.set(meta_key, {"batch_id": batch.id, "input_file": uploaded.id})
+    batch = _wait_for_batch(batch, profile, client, summary, progress, cancel)
+    ws.meta.set(meta_key, None)  # finished one way or the other: the next run starts a new batch
     if batch.status != "completed" or not batch.output_file_id:
         raise EvaluationError(f"The batch ended {batch.status}; nothing from it was stored. Run again, or without "
                               "--batch.")
@@ -211,10 +207,11 @@ def _run_batch(ws: Workspace, profile: ProviderProfile, client: Any, run: EvalRu
         if not line.strip():
             continue
         item = json.loads(line)
-        qa_id, key = keys.get(str(item.get("custom_id")), (None, ""))
+        match = wanted.get(str(item.get("custom_id")))
+        if match is None:
+            continue  # a request of an earlier batch that this run no longer needs
+        qa_id, key = match
         response = item.get("response") or {}
-        if qa_id is None:
-            continue
         if response.get("status_code") != 200:
             summary.failed[qa_id] = json.dumps(item.get("error") or response.get("body"))[:300]
             continue
@@ -222,6 +219,41 @@ def _run_batch(ws: Workspace, profile: ProviderProfile, client: Any, run: EvalRu
         results.append((qa_id, ((choices[0].get("message") or {}).get("content") or "").strip(), key))
     evaluation.cache_many(ws, [(key, profile.name, run.model, answer) for _, answer, key in results])
     evaluation.add_predictions(ws, run.id, results)
-    missing = set(keys) - {str(q) for q, _, _ in results} - {str(q) for q in summary.failed}
-    for qa in missing:
-        summary.failed[int(qa)] = "no result for this request in the batch output"
+    answered = {q for q, _, _ in results} | set(summary.failed)
+    rest = [item for item in todo if item[0] not in answered]
+    if rest and summary.requested == 0:
+        _run_batch(ws, profile, client, run, rest, summary, progress, cancel)  # the re-attached batch was partial
+    else:
+        for qa_id, _, _ in rest:
+            summary.failed[qa_id] = "no result for this request in the batch output"
+
+
+def _reattach_batch(ws: Workspace, profile: ProviderProfile, client: Any, meta_key: str,
+                    cancel: threading.Event | None) -> Any:
+    stored = ws.meta.get(meta_key)
+    if not stored:
+        return None
+    try:
+        batch = call_with_retries(lambda: client.batches.retrieve(stored["batch_id"]), profile, cancel)
+    except ProviderError:
+        return None  # gone at the provider: start a new one
+    return None if batch.status in ("failed", "expired", "cancelled", "cancelling") else batch
+
+
+def _wait_for_batch(batch: Any, profile: ProviderProfile, client: Any, summary: RunSummary,
+                    progress: ProgressFn | None, cancel: threading.Event | None) -> Any:
+    import time
+
+    delay = 1.0
+    while batch.status not in ("completed", "failed", "expired", "cancelled"):
+        if cancel is not None and cancel.wait(delay):
+            raise Cancelled("Stopped waiting for the batch; it keeps running at the provider, and the next run "
+                            "picks it up.")
+        if cancel is None:
+            time.sleep(delay)
+        delay = min(delay * 1.5, 30.0)
+        batch = call_with_retries(lambda b=batch.id: client.batches.retrieve(b), profile, cancel)
+        counts = getattr(batch, "request_counts", None)
+        if counts is not None:
+            report(progress, summary.cached + int(counts.completed or 0), summary.questions, f"batch {batch.status}")
+    return batch
