@@ -472,3 +472,20 @@ def test_hf_export_loads_with_datasets_and_imports_back(small_ws: Path, tmp_path
     import_dataset(str(result.out_dir / "dataset"), back, sizes=parse_sizes("all,all,all"))
     for split in ("train", "validation", "test"):
         assert _qa(back, split) == _qa(small_ws, split)
+
+
+def test_a_rejected_export_never_replaces_a_previous_one(tmp_path: Path) -> None:
+    from vqa_desk.core.export import ExportError, ExportOptions, export_workspace
+    from vqa_desk.core.importer import import_dataset
+    from vqa_desk.core.sampling import parse_sizes
+
+    ws = tmp_path / "w.vqadesk"
+    import_dataset("demo", ws, sizes=parse_sizes("12,4,4"))
+    out = tmp_path / "out"
+    export_workspace(ws, out, options=ExportOptions(few_shot=2, quality=50, max_side=256, estimate=False))
+    before = (out / "train.jsonl").read_bytes()
+    with pytest.raises(ExportError, match=r"previous export .* was kept"):
+        # 10 few-shot pairs + the question = 11 images per example: OpenAI refuses more than 10
+        export_workspace(ws, out, options=ExportOptions(few_shot=10, quality=50, max_side=256, estimate=False))
+    assert (out / "train.jsonl").read_bytes() == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging left behind

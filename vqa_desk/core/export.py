@@ -350,6 +350,13 @@ class _Export:
                 self._write_split(writer, split)
             writer.finish()
             validation = self._validate(staging, writer)
+            rejected = [f"{split}: {issue.message}" for split, r in validation.items() for issue in r.errors]
+            if rejected and (self.out_dir / MANIFEST_NAME).exists():
+                # Never swap a previous (maybe good) export for files the provider would refuse.
+                raise ExportError(
+                    f"The new files would be rejected by {self.opts.provider} ({'; '.join(rejected[:3])}), so the "
+                    f"previous export in {self.out_dir} was kept. Change the options, or export to another folder "
+                    "to inspect the rejected files.")
             estimate = self._estimate()
             manifest = self._manifest(writer, prompt, origin, layout, estimate, validation)
             manifest_tmp = staging.file(MANIFEST_NAME)
