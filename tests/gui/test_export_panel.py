@@ -6,18 +6,19 @@ from pytestqt.qtbot import QtBot
 from vqa_desk.core.prompts import effective_system_prompt
 
 
-def test_estimate_and_preview_follow_the_options(window) -> None:
+def test_estimate_and_preview_follow_the_options(window, qtbot: QtBot) -> None:
     panel = window.export_panel
-    panel.refresh()
-    assert "Training:" in panel.estimate.text() and "$" in panel.estimate.text()
+    panel.refresh()  # computed on a worker
+    qtbot.waitUntil(lambda: "Training:" in panel.estimate.text(), timeout=10_000)
+    assert "$" in panel.estimate.text()
     text = panel.preview.toPlainText()
     assert text.count("user:") == 7 and text.count("assistant:") == 7  # 6 few-shot pairs + the question
     panel.few_shot.setValue(0)
     panel.refresh()
-    assert panel.preview.toPlainText().count("user:") == 1
+    qtbot.waitUntil(lambda: panel.preview.toPlainText().count("user:") == 1, timeout=10_000)
     panel.format.setCurrentIndex(panel.format.findData("sharegpt"))
     panel.refresh()
-    assert "one record per cover" in panel.preview.toPlainText()
+    qtbot.waitUntil(lambda: "one record per cover" in panel.preview.toPlainText(), timeout=10_000)
 
 
 def test_prompt_is_saved_in_the_workspace(window) -> None:

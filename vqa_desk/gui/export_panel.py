@@ -33,6 +33,7 @@ from vqa_desk.core.paths import data_dir
 from vqa_desk.core.prompts import DEFAULT_SYSTEM_PROMPT, effective_system_prompt, set_system_prompt
 from vqa_desk.gui.session import Session
 from vqa_desk.gui.thumbnails import ThumbnailLoader
+from vqa_desk.gui.workers import Worker, WorkerPool
 
 _REFRESH_MS = 300
 
@@ -41,9 +42,11 @@ class ExportPanel(QWidget):
     export_requested = Signal(object, Path)  # ExportOptions, out folder
     cancel_requested = Signal()
 
-    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+    def __init__(self, loader: ThumbnailLoader, pool: WorkerPool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session: Session | None = None
+        self._pool = pool
+        self._generation = 0  # results of an older refresh are dropped
         self._loader = loader
         self._preview_pk: int | None = None
         loader.ready.connect(self._image_arrived)
@@ -179,18 +182,40 @@ class ExportPanel(QWidget):
             set_system_prompt(self._session.ws, None if text == DEFAULT_SYSTEM_PROMPT.strip() else text)
 
     def refresh(self) -> None:
-        """Estimate and preview for the current options (both are cheap: no image is encoded twice)."""
+        """Estimate and preview for the current options, on a worker: the estimate reads every QA pair (about
+        20 s per million on two cores), which must not freeze the window."""
+        self._generation += 1
         if self._session is None:
             self.estimate.setText("No workspace open.")
             self.preview.setPlainText("")
             return
         try:
             options = self.options()
-            estimate = estimate_workspace(self._session.ws, options).to_dict()
-            example = preview_example(self._session.ws, options) if options.format == "openai" else None
+            options.check()
         except VQADeskError as exc:
             self.estimate.setText(f"<span style='color:#b71c1c'>{html.escape(str(exc))}</span>")
             return
+        self.estimate.setText(self.estimate.text() or "Estimating…")
+        path, generation = self._session.path, self._generation
+
+        def compute() -> tuple[dict[str, Any], Any]:
+            estimate = estimate_workspace(path, options).to_dict()
+            example = preview_example(path, options) if options.format == "openai" else None
+            return estimate, example
+
+        worker = Worker(compute)
+        worker.signals.finished.connect(lambda result, g=generation: self._show(g, *result))
+        worker.signals.failed.connect(lambda message, user, g=generation: self._show_error(g, message, user))
+        self._pool.start(worker)
+
+    def _show_error(self, generation: int, message: str, user_error: bool) -> None:
+        if generation == self._generation:
+            text = message if user_error else "The estimate failed (see the log)."
+            self.estimate.setText(f"<span style='color:#b71c1c'>{html.escape(text)}</span>")
+
+    def _show(self, generation: int, estimate: dict[str, Any], example: Any) -> None:
+        if generation != self._generation or self._session is None:
+            return  # the options or the workspace changed while this was computed
         rows = "".join(f"<tr><td>{s}</td><td align=right>{t['examples']:,}</td><td align=right>"
                        f"{t['text_tokens'] + t['image_tokens']:,}</td></tr>" for s, t in estimate["splits"].items())
         cost = estimate.get("training_cost_usd")

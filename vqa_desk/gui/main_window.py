@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.checks = ChecksPanel(self.detail_loader)
         self.add_panel("Checks", self.checks)
         self._check_worker: Worker | None = None
-        self.export_panel = ExportPanel(self.grid_loader)
+        self.export_panel = ExportPanel(self.grid_loader, self.pool)
         self.add_panel("Export", self.export_panel)
         self._export_worker: Worker | None = None
         self.finetune_panel = FineTunePanel()
