@@ -88,3 +88,16 @@ def write_parquet(path: Path, n: int, *, start: int = 0, row_group_size: int = 1
                     mutate(row)
             writer.write_table(pa.Table.from_pylist(rows, schema=schema), row_group_size=row_group_size)
     return path
+
+
+def synthetic_workspace(path: Path, *, train: int, validation: int, test: int) -> Path:
+    """A workspace of synthetic covers, every row imported (ids 0.., 100.., 200.. by split)."""
+    from vqa_desk.core.importer import import_dataset
+    from vqa_desk.core.sampling import parse_sizes
+
+    src = path.parent / f"{path.stem}-src"
+    write_parquet(src / "train-00000-of-00001.parquet", train, start=0)
+    write_parquet(src / "validation-00000-of-00001.parquet", validation, start=100)
+    write_parquet(src / "test-00000-of-00001.parquet", test, start=200)
+    import_dataset(str(src), path, sizes=parse_sizes("all,all,all"))
+    return path

@@ -1,7 +1,6 @@
 """Fine-tuning jobs through the real openai client against the sandbox: launch, follow, faults, restarts."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -10,18 +9,10 @@ import pytest
 from vqa_desk.core import finetune
 from vqa_desk.core.export import ExportOptions, export_workspace
 from vqa_desk.core.importer import import_dataset
-from vqa_desk.core.providers import ProviderKind, ProviderProfile
 from vqa_desk.core.sampling import parse_sizes
 from vqa_desk.core.workspace import Workspace
-from vqa_desk.sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(step_delay=0, state_dir=tmp_path_factory.mktemp("sbx")) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")
@@ -41,18 +32,6 @@ def ws(small_export: tuple[Path, Path], tmp_path: Path) -> Path:
     path = tmp_path / "ws.vqadesk"
     shutil.copy(small_export[0], path)
     return path
-
-
-@pytest.fixture
-def profile(server: SandboxServer) -> ProviderProfile:
-    server.faults.clear()
-    return ProviderProfile("sbx", ProviderKind.SANDBOX, base_url=server.base_url, finetune_model="sandbox-ocr")
-
-
-@pytest.fixture
-def client(server: SandboxServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key=server.token, max_retries=0, timeout=30) as c:
-        yield c
 
 
 def _request(small_export: tuple[Path, Path], **kw: object) -> finetune.LaunchRequest:

@@ -16,13 +16,11 @@ from typing import Any
 import openai
 import pytest
 
-from tools.synthetic_ocrvqa import write_parquet
+from tools.synthetic_ocrvqa import synthetic_workspace
 from vqa_desk.core import evaluation, grading
 from vqa_desk.core.evaluation import EvaluationError
 from vqa_desk.core.export import ExportOptions, export_workspace
-from vqa_desk.core.importer import import_dataset
 from vqa_desk.core.providers import ProviderKind, ProviderProfile
-from vqa_desk.core.sampling import parse_sizes
 from vqa_desk.core.workspace import Workspace
 from vqa_desk.sandbox import SandboxServer
 
@@ -35,12 +33,7 @@ BASE = "gpt-4o"
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """100 test covers x 5 questions (3 open, 2 yes/no) — the cookbook's 100 test images — plus a few others."""
-    root = tmp_path_factory.mktemp("grading")
-    write_parquet(root / "src" / "train-00000-of-00001.parquet", 4, start=0)
-    write_parquet(root / "src" / "validation-00000-of-00001.parquet", 2, start=100)
-    write_parquet(root / "src" / "test-00000-of-00001.parquet", 100, start=200)
-    import_dataset(str(root / "src"), root / "t.vqadesk", sizes=parse_sizes("all,all,all"))
-    return root / "t.vqadesk"
+    return synthetic_workspace(tmp_path_factory.mktemp("grading") / "t.vqadesk", train=4, validation=2, test=100)
 
 
 @pytest.fixture

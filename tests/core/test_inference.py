@@ -1,28 +1,19 @@
 """Evaluation runs against the sandbox: predictions stored, the cache, faults, resume, the Batch API."""
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import openai
 import pytest
 
 from vqa_desk.core import evaluation, inference
 from vqa_desk.core.errors import Cancelled
 from vqa_desk.core.export import ExportOptions, export_workspace
 from vqa_desk.core.importer import import_dataset
-from vqa_desk.core.providers import ProviderError, ProviderKind, ProviderProfile
+from vqa_desk.core.providers import ProviderError
 from vqa_desk.core.sampling import parse_sizes
 from vqa_desk.core.workspace import Workspace
-from vqa_desk.sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(step_delay=0, state_dir=tmp_path_factory.mktemp("sbx-eval")) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +31,6 @@ def ws(built: tuple[Path, Path], tmp_path: Path) -> Path:
     path = tmp_path / "ws.vqadesk"
     shutil.copy(built[0], path)
     return path
-
-
-@pytest.fixture
-def profile(server: SandboxServer) -> ProviderProfile:
-    server.faults.clear()
-    server.settings.latency = 0
-    return ProviderProfile("sbx", ProviderKind.SANDBOX, base_url=server.base_url)
-
-
-@pytest.fixture
-def client(server: SandboxServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=server.base_url, api_key=server.token, max_retries=0, timeout=30) as c:
-        yield c
 
 
 def _n_test_lines(export: Path) -> int:

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.synthetic_ocrvqa import write_parquet
+from tools.synthetic_ocrvqa import synthetic_workspace
 from vqa_desk.core import evaluation, grading
 from vqa_desk.core.evaluation import EvaluationError
-from vqa_desk.core.importer import import_dataset
 from vqa_desk.core.report import bar_chart, build_report, stacked_bars
-from vqa_desk.core.sampling import parse_sizes
 from vqa_desk.core.workspace import Workspace
 
 TUNED = "ft:gpt-4o-2024-08-06:vqa-desk::r1"
@@ -28,12 +26,7 @@ FORMULA_LABEL = "=HYPERLINK(\"http://example.invalid\")"
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """8 test covers x 5 questions; the covers' dataset OCR words are their titles ("Book Number N")."""
-    root = tmp_path_factory.mktemp("report")
-    write_parquet(root / "src" / "train-00000-of-00001.parquet", 3, start=0)
-    write_parquet(root / "src" / "validation-00000-of-00001.parquet", 1, start=100)
-    write_parquet(root / "src" / "test-00000-of-00001.parquet", 8, start=200)
-    import_dataset(str(root / "src"), root / "t.vqadesk", sizes=parse_sizes("all,all,all"))
-    return root / "t.vqadesk"
+    return synthetic_workspace(tmp_path_factory.mktemp("report") / "t.vqadesk", train=3, validation=1, test=8)
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 from vqa_desk.sandbox.errors import APIError, bad_request, not_found
+from vqa_desk.sandbox.runner import QueueRunner
 from vqa_desk.sandbox.store import new_id
 
 if TYPE_CHECKING:
@@ -30,21 +30,12 @@ _ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
 _MAX_ERRORS = 100
 
 
-class BatchRunner:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._cancel: dict[str, threading.Event] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="sandbox-batches", daemon=True)
-        self._thread.start()
+class BatchRunner(QueueRunner):
+    thread_name = "sandbox-batches"
 
-    def stop(self) -> None:
-        self._stop.set()
-        for event in list(self._cancel.values()):
-            event.set()
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.start()
 
     def resume(self) -> None:
         store = self.engine.store

@@ -17,7 +17,6 @@ import io
 import json
 import logging
 import math
-import queue
 import threading
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from vqa_desk.core.tokens import default_epochs
 from vqa_desk.sandbox.reader import image_key
+from vqa_desk.sandbox.runner import QueueRunner
 from vqa_desk.sandbox.vqa_model import (
     Example,
     StepMetrics,
@@ -145,24 +145,18 @@ def resolve_hyperparameters(requested: dict[str, Any], n_examples: int) -> dict[
 
 # ----- the runner ------------------------------------------------------------------------------------------
 
-class JobRunner:
+class JobRunner(QueueRunner):
     """One training thread (jobs run one at a time, later ones wait ``queued``), validation on short threads."""
 
+    thread_name = "sandbox-jobs"
+
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._cancel: dict[str, threading.Event] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="sandbox-jobs", daemon=True)
+        super().__init__(engine)
         self._helpers: list[threading.Thread] = []
-        self._thread.start()
+        self.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        for event in list(self._cancel.values()):
-            event.set()
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        super().stop()
         for t in self._helpers:
             t.join(timeout=5)
 
