@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -123,6 +124,8 @@ def _parser() -> argparse.ArgumentParser:
                                                                 "printed: anyone who can reach it may use it)")
     sb.add_argument("--state-dir", type=Path, help="where jobs, files and models are kept (default: user data)")
     sb.add_argument("--step-delay", type=float, help="seconds per training step (default 0.05)")
+    sb.add_argument("--local", action="store_true", help="also fine-tune and serve open vision-language models "
+                                                         "(needs vqa-desk[local]; state in <user data>/local)")
     sb.set_defaults(func=_cmd_sandbox)
 
     ft = sub.add_parser("finetune", help="launch (or re-attach to) a fine-tuning job")
@@ -134,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
     ft.add_argument("--learning-rate-multiplier", type=float)
     ft.add_argument("--suffix")
     ft.add_argument("--seed", type=int)
+    lo = ft.add_argument_group("local provider (LoRA on an open vision-language model)")
+    lo.add_argument("--learning-rate", type=float, help="learning rate (default 2e-4 x the multiplier)")
+    lo.add_argument("--lora-r", type=int, help="LoRA rank (default 16)")
+    lo.add_argument("--lora-alpha", type=int, help="LoRA alpha (default 32)")
+    lo.add_argument("--lora-dropout", type=float, help="LoRA dropout (default 0.05)")
+    lo.add_argument("--max-image-side", type=int, help="shrink covers to this longest side before training")
+    lo.add_argument("--grad-accum", type=int, help="gradient accumulation steps (default 1)")
+    lo.add_argument("--qlora", action="store_true", help="4-bit base weights (NVIDIA GPUs with bitsandbytes)")
     ft.add_argument("--export", type=Path, help="export folder to train on (default: <workspace>-export beside "
                                                 "the workspace; exported now if it holds no train.jsonl)")
     ft.add_argument("--new", action="store_true", help="launch a new job even if one is still running")
@@ -171,6 +182,24 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--csv", type=Path, help="folder for CSV files")
     r.add_argument("--judge", default="heuristic")
     r.set_defaults(func=_cmd_report)
+
+    lc = sub.add_parser("local", help="local fine-tuning: device and memory check, merge an adapter, vLLM command")
+    lsub = lc.add_subparsers(dest="local_command", required=True, metavar="{info,merge,vllm}")
+    li = lsub.add_parser("info", help="is the local extra installed, which device, how much memory a model needs")
+    li.add_argument("--model", help="base model folder or hub id (default: the local profile's)")
+    li.add_argument("--batch-size", type=int, default=4)
+    li.add_argument("--qlora", action="store_true")
+    li.add_argument("--json", action="store_true")
+    li.set_defaults(func=_cmd_local_info)
+    lm = lsub.add_parser("merge", help="write base model + adapter as one standalone model folder")
+    lm.add_argument("model", help="a local fine-tuned model name (or checkpoint), or an adapter folder")
+    lm.add_argument("--out", type=Path, required=True, help="a new folder for the merged model")
+    lm.set_defaults(func=_cmd_local_merge)
+    lv = lsub.add_parser("vllm", help="print (or start) the vLLM command serving local fine-tunes OpenAI-style")
+    lv.add_argument("model", nargs="+", help="local fine-tuned model names or adapter folders")
+    lv.add_argument("--port", type=int, default=8000)
+    lv.add_argument("--start", action="store_true", help="start vLLM (it must be installed) instead of printing")
+    lv.set_defaults(func=_cmd_local_vllm)
 
     d = sub.add_parser("demo", help="the whole loop headless on the demo data with the sandbox")
     d.add_argument("--out", type=Path, help="folder for everything the demo makes (default: <user data>/demo-run)")
@@ -338,8 +367,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from vqa_desk.sandbox.server import serve
 
+    if args.local:
+        from vqa_desk.local.environment import require
+
+        require()
     return serve(args.host, args.port, allow_remote=args.allow_remote, state_dir=args.state_dir,
-                 step_delay=args.step_delay)
+                 step_delay=args.step_delay, local=args.local)
 
 
 def _provider_client(name: str, stack: Any) -> tuple[Any, Any, bool]:
@@ -351,11 +384,17 @@ def _provider_client(name: str, stack: Any) -> tuple[Any, Any, bool]:
 
     profile = get_profile(name)
     key = None
-    in_process = profile.kind == ProviderKind.SANDBOX and not profile.base_url
+    in_process = profile.kind in (ProviderKind.SANDBOX, ProviderKind.LOCAL) and not profile.base_url
     if in_process:
         from vqa_desk.sandbox.server import SandboxServer
 
-        server = stack.enter_context(SandboxServer(state_dir=data_dir() / "sandbox"))
+        local = profile.kind == ProviderKind.LOCAL
+        if local:
+            from vqa_desk.local.environment import require
+
+            require()
+        server = stack.enter_context(SandboxServer(state_dir=data_dir() / ("local" if local else "sandbox"),
+                                                   local=local))
         profile, key = replace(profile, base_url=server.base_url), server.token
     client = make_client(profile, key=key)
     stack.callback(client.close)
@@ -365,12 +404,14 @@ def _provider_client(name: str, stack: Any) -> tuple[Any, Any, bool]:
 def _cmd_finetune(args: argparse.Namespace) -> int:
 
     from vqa_desk.core import finetune
+    from vqa_desk.core.providers import ProviderKind
     from vqa_desk.core.workspace import Workspace
 
     Workspace.open(args.workspace).close()
     with contextlib.ExitStack() as stack:
         profile, client, in_process = _provider_client(args.provider, stack)
-        if in_process and not args.wait:
+        local = profile.kind == ProviderKind.LOCAL
+        if in_process and not args.wait and not local:
             print("note: the sandbox runs inside this command and stops with it, so --wait is implied (run "
                   "'vqa-desk sandbox' separately to launch and leave).", file=sys.stderr)
             args.wait = True
@@ -387,11 +428,20 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
                 validation_path=folder / "validation.jsonl" if (folder / "validation.jsonl").exists() else None,
                 model=args.model or profile.finetune_model, epochs=args.epochs, batch_size=args.batch_size,
                 learning_rate_multiplier=args.learning_rate_multiplier, suffix=args.suffix, seed=args.seed,
-                manifest=folder / "manifest.json" if (folder / "manifest.json").exists() else None)
+                manifest=folder / "manifest.json" if (folder / "manifest.json").exists() else None,
+                extra_hyperparameters=_local_hyperparameters(args))
             with _ProgressBar("upload", quiet=False) as bar:
                 record = finetune.launch(args.workspace, profile, request, client, progress=bar.update,
                                          cancel=bar.cancel)
             print(f"Job {record.job_id}: {record.status}", file=sys.stderr)
+        if local and in_process and not args.wait:
+            # Training runs in its own process, which outlives this command once started; the next finetune,
+            # evaluate or app session re-attaches to it and collects its events.
+            while not record.finished and record.status != "running":
+                time.sleep(0.5)
+                record = finetune.follow(args.workspace, record.id, profile, client, timeout=0)
+            print(f"Job {record.job_id}: {record.status}; training goes on in the background (run this command "
+                  "again with --wait to follow it).", file=sys.stderr)
         if args.wait:
             last = {"status": record.status}
 
@@ -417,6 +467,98 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
     if args.wait and record.status != "succeeded":
         print(f"vqa-desk: the job ended {record.status}: {record.error or 'no reason given'}", file=sys.stderr)
         return EXIT_USER
+    return EXIT_OK
+
+
+def _local_hyperparameters(args: argparse.Namespace) -> dict[str, Any] | None:
+    values = {"learning_rate": args.learning_rate, "lora_r": args.lora_r, "lora_alpha": args.lora_alpha,
+              "lora_dropout": args.lora_dropout, "max_image_side": args.max_image_side,
+              "gradient_accumulation_steps": args.grad_accum, "qlora": True if args.qlora else None}
+    given = {k: v for k, v in values.items() if v is not None}
+    return given or None
+
+
+def _cmd_local_info(args: argparse.Namespace) -> int:
+    from vqa_desk.core.providers import get_profile
+    from vqa_desk.local import environment
+
+    out: dict[str, Any] = {"missing_packages": environment.missing_packages()}
+    if out["missing_packages"]:
+        out["install"] = environment.INSTALL_HINT
+    else:
+        device = environment.detect_device()
+        out["device"] = {"kind": device.kind, "name": device.name, "memory_gb": device.memory_gb,
+                         "warning": device.warning}
+    model = args.model or get_profile("local").finetune_model
+    out["model"] = model
+    try:
+        folder = environment.resolve_base_model(model)
+        params = environment.parameter_count(folder)
+        out.update(model_path=str(folder), parameters=params, estimated_memory_gb=environment.estimate_memory_gb(
+            params, qlora=args.qlora, batch_size=args.batch_size))
+    except environment.LocalUnavailable as exc:
+        out["model_problem"] = str(exc)
+    out["licence"] = environment.KNOWN_MODELS.get(model)
+    if args.json:
+        _print_json(out)
+        return EXIT_OK
+    print("Local fine-tuning: " + ("ready" if not out["missing_packages"] else
+                                   f"not installed ({', '.join(out['missing_packages'])}): {out['install']}"))
+    if "device" in out:
+        d = out["device"]
+        print(f"Device: {d['kind'].upper()} {d['name']}" + (f", {d['memory_gb']:.0f} GB" if d["memory_gb"] else ""))
+        if d["warning"]:
+            print(f"Warning: {d['warning']}")
+    print(f"Base model: {model}" + (f" ({out['licence']})" if out["licence"] else ""))
+    if "model_problem" in out:
+        print(f"  {out['model_problem']}")
+    else:
+        print(f"  {out['parameters'] / 1e6:,.0f}M parameters in {out['model_path']}; LoRA training needs about "
+              f"{out['estimated_memory_gb']} GB (batch {args.batch_size}{', QLoRA' if args.qlora else ''})")
+    return EXIT_OK
+
+
+def _local_adapter(name: str) -> Path:
+    from vqa_desk.core.paths import data_dir
+    from vqa_desk.local.environment import LocalUnavailable
+    from vqa_desk.local.protocol import find_adapter
+
+    try:
+        return find_adapter(name, data_dir() / "local")
+    except FileNotFoundError as exc:
+        raise LocalUnavailable(str(exc)) from None
+
+
+def _cmd_local_merge(args: argparse.Namespace) -> int:
+    from vqa_desk.local.inference import merge_adapter
+
+    adapter = _local_adapter(args.model)
+    print(f"Merging {adapter} into its base model ...", file=sys.stderr)
+    print(merge_adapter(adapter, args.out))
+    return EXIT_OK
+
+
+def _cmd_local_vllm(args: argparse.Namespace) -> int:
+    import shlex
+
+    from vqa_desk.local import vllm
+    from vqa_desk.local.inference import adapter_manifest
+
+    adapters = {name: _local_adapter(name) for name in args.model}
+    bases = {str(adapter_manifest(p).get("base_model")) for p in adapters.values()}
+    if len(bases) != 1:
+        print(f"vqa-desk: one vLLM server serves adapters of one base model; these have {sorted(bases)}.",
+              file=sys.stderr)
+        return EXIT_USER
+    cmd = vllm.serve_command(bases.pop(), adapters, port=args.port)
+    if not args.start:
+        print(shlex.join(cmd))
+        return EXIT_OK
+    from vqa_desk.core.paths import data_dir
+
+    proc = vllm.start(cmd, data_dir() / "local" / "vllm.log")
+    print(f"vLLM started (pid {proc.pid}); OPENAI_BASE_URL=http://127.0.0.1:{args.port}/v1 — add it as a "
+          "'compatible' provider profile. Log: " + str(data_dir() / "local" / "vllm.log"), file=sys.stderr)
     return EXIT_OK
 
 

@@ -46,10 +46,13 @@ class LaunchRequest:
     suffix: str | None = None
     seed: int | None = None
     manifest: Path | None = None
+    # Provider-specific settings sent beside OpenAI's three: for local models, the LoRA and image settings
+    # (learning_rate, lora_r, lora_alpha, lora_dropout, max_image_side, gradient_accumulation_steps, qlora).
+    extra_hyperparameters: dict[str, Any] | None = None
 
     def hyperparameters(self) -> dict[str, Any]:
         values = {"n_epochs": self.epochs, "batch_size": self.batch_size,
-                  "learning_rate_multiplier": self.learning_rate_multiplier}
+                  "learning_rate_multiplier": self.learning_rate_multiplier, **(self.extra_hyperparameters or {})}
         return {k: v for k, v in values.items() if v is not None}
 
 

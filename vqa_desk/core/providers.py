@@ -36,6 +36,7 @@ class ProviderKind(StrEnum):
     AZURE = "azure"
     COMPATIBLE = "compatible"
     SANDBOX = "sandbox"
+    LOCAL = "local"  # LoRA on an open vision-language model, trained and served on this machine (vqa_desk.local)
 
 
 class ProviderError(VQADeskError):
@@ -85,6 +86,12 @@ def default_profiles() -> list[ProviderProfile]:
                         api_version="2025-04-01-preview", key_env="AZURE_OPENAI_API_KEY", images_per_example=64),
         ProviderProfile("sandbox", ProviderKind.SANDBOX, key_env="VQA_DESK_SANDBOX_KEY", finetune_model="sandbox-ocr",
                         chat_model="sandbox-ocr", judge_model="sandbox-ocr", images_per_example=10),
+        # The base model is a folder or a hub id whose weights are on this machine; the judge is the sandbox's
+        # offline one (a small VLM is no judge).
+        ProviderProfile("local", ProviderKind.LOCAL, key_env="VQA_DESK_SANDBOX_KEY",
+                        finetune_model="HuggingFaceTB/SmolVLM-256M-Instruct",
+                        chat_model="HuggingFaceTB/SmolVLM-256M-Instruct", judge_model="sandbox-ocr",
+                        images_per_example=10),
     ]
 
 
@@ -174,9 +181,9 @@ def make_client(profile: ProviderProfile, *, key: str | None = None, timeout: fl
         return openai.AzureOpenAI(api_key=key, azure_endpoint=profile.base_url,
                                   api_version=profile.api_version or "2025-04-01-preview", timeout=timeout,
                                   max_retries=max_retries)
-    if profile.kind in (ProviderKind.COMPATIBLE, ProviderKind.SANDBOX) and not profile.base_url:
-        raise ProviderError(f"Provider {profile.name!r} needs a base URL (for the sandbox: start it with "
-                            "'vqa-desk sandbox' or choose it in the app, which starts it).")
+    if profile.kind in (ProviderKind.COMPATIBLE, ProviderKind.SANDBOX, ProviderKind.LOCAL) and not profile.base_url:
+        raise ProviderError(f"Provider {profile.name!r} needs a base URL (for the sandbox or local models: start it "
+                            "with 'vqa-desk sandbox [--local]' or choose it in the app, which starts it).")
     return openai.OpenAI(api_key=key, base_url=profile.base_url, timeout=timeout, max_retries=max_retries)
 
 

@@ -18,6 +18,7 @@ from dataclasses import fields
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -271,14 +272,19 @@ def build_app(engine: Engine, *, token: str, faults: FaultInjector) -> ASGIApp:
 
     @api
     async def chat_completions(request: Request) -> Response:
-        req, model = engine.chat_request(await json_body(request))
-        lines = None
-        if req.image is not None:
-            key = image_key(req.image)
-            lines = engine.reader.cached(key)
-            if lines is None:
-                lines = await asyncio.wrap_future(engine.reader.submit(req.image, key))
-        result = engine.chat_response(req, model, lines)
+        body = await json_body(request)
+        if isinstance(body, dict) and engine.is_local_model(body.get("model")):
+            result = await run_in_threadpool(engine.local_chat, body)  # a model forward pass: off the loop
+            req = chat.parse_chat_request(body)
+        else:
+            req, model = engine.chat_request(body)
+            lines = None
+            if req.image is not None:
+                key = image_key(req.image)
+                lines = engine.reader.cached(key)
+                if lines is None:
+                    lines = await asyncio.wrap_future(engine.reader.submit(req.image, key))
+            result = engine.chat_response(req, model, lines)
         if req.stream:
             return StreamingResponse(_sse(chat.stream_chunks(result, req.include_usage)),
                                      media_type="text/event-stream")

@@ -20,9 +20,11 @@ from typing import Any
 
 from vqa_desk.core.ocr import OcrLine
 from vqa_desk.core.validate import PROVIDERS, ValidateError, validate_file
+from vqa_desk.local.protocol import LOCAL_HYPERPARAMETERS
 from vqa_desk.sandbox import chat
 from vqa_desk.sandbox.batches import BatchRunner
 from vqa_desk.sandbox.errors import APIError, bad_request, model_not_found, not_found
+from vqa_desk.sandbox.local_jobs import LocalJobRunner
 from vqa_desk.sandbox.reader import CoverReader
 from vqa_desk.sandbox.store import Store, new_id
 from vqa_desk.sandbox.training import TERMINAL, JobRunner, checkpoint_metrics
@@ -48,6 +50,8 @@ class SandboxSettings:
     validate_provider: str = "openai"  # core.validate rules uploaded training files must pass
     ocr_workers: int = 2  # threads reading covers (each holds an OCR engine)
     max_upload_bytes: int = 512 * 1024 * 1024  # OpenAI's Files API limit
+    local: bool = False  # also fine-tune and serve open vision-language models (the 'local' provider)
+    local_models_loaded: int = 1  # local models kept in memory for chat (each may take GBs)
 
 
 class Engine:
@@ -61,11 +65,16 @@ class Engine:
         self._models_lock = threading.Lock()
         self._base = {BASE_MODEL: OcrVqaModel()}
         self.jobs = JobRunner(self)
+        self.local_jobs: LocalJobRunner | None = LocalJobRunner(self) if self.settings.local else None
+        self._local_models: OrderedDict[str, Any] = OrderedDict()
+        self._local_lock = threading.Lock()
         self.batches = BatchRunner(self)
         self._resume()
 
     def close(self) -> None:
         self.jobs.stop()
+        if self.local_jobs is not None:
+            self.local_jobs.stop()
         self.batches.stop()
         self.reader.close()
         self.store.close()
@@ -74,7 +83,10 @@ class Engine:
         """Jobs and batches a previous server left unfinished start again from the beginning."""
         for job_id in self.store.ids("job"):
             job = self.store.get("job", job_id)
-            if job is not None and job["status"] not in TERMINAL:
+            if job is not None and job["status"] not in TERMINAL and self._is_local_job(job_id):
+                if self.local_jobs is not None:
+                    self.local_jobs.resume(job_id)
+            elif job is not None and job["status"] not in TERMINAL:
                 self.event(job_id, "The sandbox restarted; the job starts again from the beginning", level="warn")
                 self.update_job(job_id, lambda d: d.update(status="validating_files"))
                 self.jobs.submit(job_id)
@@ -210,7 +222,8 @@ class Engine:
         if not isinstance(model, str) or not model:
             raise bad_request("Missing required parameter: 'model'.", param="model",
                               code="missing_required_parameter")
-        if model not in self._base and self.store.get("model", model) is None:
+        local = self._local_base(model)
+        if local is None and model not in self._base and self.store.get("model", model) is None:
             raise APIError(400, f"Model {model} is not available for fine-tuning or does not exist.", param="model",
                            code="model_not_available")
         training = body.get("training_file")
@@ -238,7 +251,7 @@ class Engine:
         elif not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**31 - 1:
             raise bad_request("Invalid 'seed': an integer from 0 to 2147483647.", param="seed", code="invalid_value")
         metadata = _metadata(body.get("metadata"))
-        requested = _hyperparameters(body)
+        requested = _hyperparameters(body, local=local is not None)
         integrations = body.get("integrations")
         if integrations:
             raise bad_request("The sandbox does not support integrations.", param="integrations",
@@ -254,10 +267,41 @@ class Engine:
             "method": {"type": "supervised", "supervised": {"hyperparameters": shown}},
             "metadata": metadata, "user_provided_suffix": suffix,
         }
-        self.store.put("job", job, extra={"requested_hyperparameters": requested, "suffix": suffix})
+        extra: dict[str, Any] = {"requested_hyperparameters": requested, "suffix": suffix}
+        if local is not None:
+            extra["local"] = {"base_model_path": str(local)}
+        self.store.put("job", job, extra=extra)
         self.event(job_id, f"Created fine-tuning job: {job_id}")
-        self.jobs.submit(job_id)
+        self._runner(job_id).submit(job_id)
         return job
+
+    def _is_local_job(self, job_id: str) -> bool:
+        return "local" in (self.store.extra("job", job_id) or {})
+
+    def _runner(self, job_id: str) -> Any:
+        if self._is_local_job(job_id):
+            assert self.local_jobs is not None
+            return self.local_jobs
+        return self.jobs
+
+    def _local_base(self, model: str) -> Path | None:
+        """The folder of a local base model this server may fine-tune (None: not a local model).
+
+        Raises 400 with what to do when it names one that cannot be used here (extra missing, weights absent)."""
+        from vqa_desk.local import environment
+
+        if not self.settings.local or model in self._base or self.store.get("model", model) is not None:
+            return None
+        if model.startswith("ft:"):
+            raise APIError(400, f"Model {model} cannot be fine-tuned again here; start a new job from its base model.",
+                           param="model", code="model_not_available")
+        if not environment.looks_like_base_model(model):
+            return None
+        try:
+            environment.require()
+            return environment.resolve_base_model(model)
+        except environment.LocalUnavailable as exc:
+            raise APIError(400, str(exc), param="model", code="model_not_available") from None
 
     def _training_file(self, file_id: str, param: str) -> None:
         obj = self.store.get("file", file_id)
@@ -288,7 +332,7 @@ class Engine:
                               param="fine_tuning_job_id", code="job_already_finished")
         self.update_job(job_id, lambda d: d.update(status="cancelled", finished_at=int(time.time()),
                                                    estimated_finish=None))
-        self.jobs.cancel(job_id)
+        self._runner(job_id).cancel(job_id)
         return self.job(job_id)
 
     def list_events(self, job_id: str, *, after: str | None, limit: int) -> dict[str, Any]:
@@ -366,8 +410,59 @@ class Engine:
         content = chat.structured_content(request.response_format, fill)
         return chat.completion(request.model, content, prompt_tokens=chat.prompt_tokens(request), n=request.n)
 
+    # ----- local models -------------------------------------------------------------------------------
+    def is_local_model(self, name: Any) -> bool:
+        """A model the local backend answers: a local fine-tune (or checkpoint), or a local base model."""
+        if not self.settings.local or not isinstance(name, str) or name in self._base:
+            return False
+        for kind in ("model", "checkpoint_model"):
+            extra = self.store.extra(kind, name)
+            if extra is not None:
+                return "local" in extra
+        from vqa_desk.local.environment import looks_like_base_model
+
+        return looks_like_base_model(name)
+
+    def _local_model(self, name: str) -> Any:
+        from vqa_desk.local.environment import LocalUnavailable
+        from vqa_desk.local.inference import LocalVLM
+
+        with self._local_lock:
+            loaded = self._local_models.get(name)
+            if loaded is not None:
+                self._local_models.move_to_end(name)
+                return loaded
+            extra = self.store.extra("model", name) or self.store.extra("checkpoint_model", name) or {}
+            adapter = (extra.get("local") or {}).get("adapter")
+            try:
+                if adapter is not None and not Path(adapter).is_dir():
+                    raise LocalUnavailable(f"The adapter of {name} is gone from {adapter}.")
+                while len(self._local_models) >= max(1, self.settings.local_models_loaded):
+                    self._local_models.popitem(last=False)  # free the device first: models may take GBs
+                model = LocalVLM(None, Path(adapter)) if adapter else LocalVLM(name)
+            except LocalUnavailable as exc:
+                raise APIError(404, str(exc), param="model", code="model_not_found") from None
+            self._local_models[name] = model
+            return model
+
+    def local_chat(self, body: Any) -> dict[str, Any]:
+        """A chat completion from a local model (blocking: call it off the event loop)."""
+        from vqa_desk.local.messages import MessageError
+
+        request = chat.parse_chat_request(body)
+        model = self._local_model(request.model)
+        limit = body.get("max_completion_tokens") or body.get("max_tokens") or 64
+        try:
+            generated = model.generate(body["messages"], max_new_tokens=max(1, min(int(limit), 1024)))
+        except MessageError as exc:
+            raise bad_request(f"Invalid 'messages': {exc}.", param="messages", code="invalid_value") from None
+        content = chat.structured_content(request.response_format, chat.Fill(generated.text))
+        return chat.completion(request.model, content, prompt_tokens=generated.prompt_tokens, n=request.n)
+
     def chat_sync(self, body: Any) -> dict[str, Any]:
         """A whole chat completion on the calling thread (OCR on the reader's pool): batches use it."""
+        if isinstance(body, dict) and self.is_local_model(body.get("model")):
+            return self.local_chat(body)
         request, model = self.chat_request(body)
         lines = None
         if request.image is not None:
@@ -388,7 +483,7 @@ def _metadata(value: Any) -> dict[str, str] | None:
     return dict(value)
 
 
-def _hyperparameters(body: dict[str, Any]) -> dict[str, Any]:
+def _hyperparameters(body: dict[str, Any], *, local: bool = False) -> dict[str, Any]:
     """The requested hyperparameters from ``method`` (or the deprecated top-level ``hyperparameters``)."""
     method = body.get("method")
     hp: Any = None
@@ -425,9 +520,35 @@ def _hyperparameters(body: dict[str, Any]) -> dict[str, Any]:
             raise bad_request(f"Invalid '{where}.{key}': 'auto' or a number {bound}.", param=f"{where}.{key}",
                               code="invalid_value")
         out[key] = kind(value)
-    unknown = sorted(set(hp) - {"n_epochs", "batch_size", "learning_rate_multiplier"})
+    if local:
+        out.update(_local_hyperparameters(hp, where))
+    unknown = sorted(set(hp) - {"n_epochs", "batch_size", "learning_rate_multiplier"}
+                     - (set(LOCAL_HYPERPARAMETERS) if local else set()))
     if unknown:
         raise bad_request(f"Unknown hyperparameter(s) {', '.join(unknown)} in '{where}'.", param=where,
                           code="invalid_value")
     return out
 
+
+
+def _local_hyperparameters(hp: dict[str, Any], where: str) -> dict[str, Any]:
+    """LoRA and image settings a local job takes besides OpenAI's three (``protocol.LOCAL_HYPERPARAMETERS``)."""
+    out: dict[str, Any] = {}
+    for key, (kind, lo, hi) in LOCAL_HYPERPARAMETERS.items():
+        value = hp.get(key)
+        if value is None or value == "auto":
+            continue
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise bad_request(f"Invalid '{where}.{key}': true or false.", param=f"{where}.{key}",
+                                  code="invalid_value")
+            out[key] = value
+            continue
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and lo <= value <= hi
+        if ok and kind is int:
+            ok = float(value).is_integer()
+        if not ok:
+            raise bad_request(f"Invalid '{where}.{key}': 'auto' or a number from {lo:g} to {hi:g}.",
+                              param=f"{where}.{key}", code="invalid_value")
+        out[key] = kind(value)
+    return out

@@ -55,7 +55,7 @@ class SandboxServer:
     def __init__(self, host: str = DEFAULT_HOST, port: int = 0, token: str | None = None,
                  state_dir: str | Path | None = None, *, allow_remote: bool = False,
                  settings: SandboxSettings | None = None, step_delay: float | None = None,
-                 latency: float | None = None) -> None:
+                 latency: float | None = None, local: bool = False) -> None:
         if not is_loopback(host) and not allow_remote:
             raise SandboxError(f"Refusing to serve the sandbox on {host}: anyone who can reach that address could use "
                                "it. Bind 127.0.0.1 (the default), or pass allow_remote=True (--allow-remote) if you "
@@ -70,6 +70,8 @@ class SandboxServer:
             self.settings.step_delay = step_delay
         if latency is not None:
             self.settings.latency = latency
+        if local:
+            self.settings.local = True  # also fine-tune and serve open VLMs (vqa_desk.local)
         self.faults = FaultInjector()
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._owns_state_dir = state_dir is None
@@ -213,7 +215,8 @@ def _url_host(asked: str, bound: str) -> str:
 
 def serve(host: str = DEFAULT_HOST, port: int = 0, *, allow_remote: bool = False,
           state_dir: str | Path | None = None, token: str | None = None, step_delay: float | None = None,
-          out: TextIO | None = None, err: TextIO | None = None, stop: threading.Event | None = None) -> int:
+          out: TextIO | None = None, err: TextIO | None = None, stop: threading.Event | None = None,
+          local: bool = False) -> int:
     """``vqa-desk sandbox``: print ``OPENAI_BASE_URL=...`` and ``OPENAI_API_KEY=...`` as the first two lines of
     ``out``, then serve until Ctrl+C / SIGTERM (or ``stop`` is set). Notes go to ``err``. State persists in
     ``state_dir`` (default: ``<user data>/sandbox``), so a restarted sandbox still knows its jobs and models.
@@ -223,8 +226,9 @@ def serve(host: str = DEFAULT_HOST, port: int = 0, *, allow_remote: bool = False
     out = out or sys.stdout
     err = err or sys.stderr
     if state_dir is None:
-        state_dir = data_dir() / "sandbox"
-    server = SandboxServer(host, port, token, state_dir, allow_remote=allow_remote, step_delay=step_delay)
+        state_dir = data_dir() / ("local" if local else "sandbox")
+    server = SandboxServer(host, port, token, state_dir, allow_remote=allow_remote, step_delay=step_delay,
+                           local=local)
     if not is_loopback(host):
         print(f"Warning: the sandbox listens on {host}, not only on this machine; anyone who can reach it and has the "
               "key can use it.", file=err, flush=True)
@@ -234,7 +238,9 @@ def serve(host: str = DEFAULT_HOST, port: int = 0, *, allow_remote: bool = False
     try:
         print(f"OPENAI_BASE_URL={base_url}", file=out, flush=True)
         print(f"OPENAI_API_KEY={key}", file=out, flush=True)
-        print(f"VQA Desk sandbox (offline OpenAI-compatible API, models: sandbox-ocr); state in {server.state_dir}. "
+        models = "sandbox-ocr" + (", local vision-language models (a folder or hub id) and their fine-tunes"
+                                  if local else "")
+        print(f"VQA Desk sandbox (offline OpenAI-compatible API, models: {models}); state in {server.state_dir}. "
               "Press Ctrl+C to stop.", file=err, flush=True)
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
