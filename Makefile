@@ -12,6 +12,19 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import vqa_desk, PySide6, pytest" || { echo "installation failed: see the pip output above"; exit 1; }
 	@touch $(STAMP)
 
+# The local-training extra (torch, transformers, trl, peft, accelerate), which the tests need. TORCH pins the
+# CPU wheel these machines hold on disk, so pip does not fetch a multi-GB CUDA build; on a GPU machine install
+# the CUDA torch first and run `make local TORCH=torch`.
+TORCH ?= torch==2.13.0
+LOCAL_STAMP := $(VENV)/.installed-local
+$(LOCAL_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,local]' '$(TORCH)' 2>&1 | grep -v "is ignored: it is neither a file nor a directory" || true
+	@$(BIN)/python -c "import torch, transformers, trl, peft" || { echo "installing the local extra failed: see the pip output above"; exit 1; }
+	@touch $(LOCAL_STAMP)
+
+.PHONY: local
+local: $(LOCAL_STAMP)
+
 # Opens the app on the demo workspace; with no display it says so and runs the headless equivalent.
 run: $(STAMP)
 	$(BIN)/vqa-desk
@@ -22,7 +35,7 @@ lint: $(STAMP)
 
 # ruff, the import-layer contract, the whole suite offscreen, then the Qt-free tests again with PySide6
 # unimportable (the fast ones: the slow ones exercise the same imports).
-test: lint
+test: lint $(LOCAL_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 	VQA_DESK_BLOCK_QT=1 $(BIN)/python -m pytest tests/core tests/sandbox -q -p no:pytest-qt -m "not slow"
 

@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 from vqa_desk.core import finetune
 from vqa_desk.core.export import ExportOptions, export_workspace
 from vqa_desk.core.importer import import_dataset
+from vqa_desk.core.providers import ProviderKind
 from vqa_desk.core.sampling import parse_sizes
 
 pytestmark = pytest.mark.slow
@@ -65,7 +66,7 @@ def test_launch_follow_and_chart(win, qtbot: QtBot) -> None:
 def test_a_job_left_running_is_reattached_when_the_workspace_opens(win, qtbot: QtBot) -> None:
     panel = win.finetune_panel
     profile, client = win._provider_client("sandbox")
-    win.sandbox._server.settings.step_delay = 0.02
+    win.sandbox.server(ProviderKind.SANDBOX).settings.step_delay = 0.02
     record = finetune.launch(win.session.path, profile, panel.request(), client)  # launched, never followed
     path = win.session.path
     win.close_workspace()

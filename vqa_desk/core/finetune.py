@@ -128,11 +128,15 @@ def events(ws: Workspace, record_id: int) -> list[JobEvent]:
 
 def metrics(ws: Workspace, record_id: int) -> list[tuple[int, float | None, float | None]]:
     """(step, train_loss, valid_loss) from the job's metrics events, for the loss chart."""
-    out = []
+    by_step: dict[int, tuple[float | None, float | None]] = {}
     for e in events(ws, record_id):
         if e.type == "metrics" and e.data and "step" in e.data:
-            out.append((int(e.data["step"]), _num(e.data.get("train_loss")), _num(e.data.get("valid_loss"))))
-    return sorted(out)
+            # A step may be reported in two events (local trainers log training and validation loss apart).
+            train, valid = by_step.get(int(e.data["step"]), (None, None))
+            new_train, new_valid = _num(e.data.get("train_loss")), _num(e.data.get("valid_loss"))
+            by_step[int(e.data["step"])] = (train if new_train is None else new_train,
+                                            valid if new_valid is None else new_valid)
+    return [(step, train, valid) for step, (train, valid) in sorted(by_step.items())]
 
 
 def _num(value: Any) -> float | None:
@@ -195,7 +199,7 @@ def launch(ws_path: Path, profile: ProviderProfile, request: LaunchRequest, clie
                     continue
                 result = validate_file(path, provider=rules)
                 if not result.ok:
-                    lines = "; ".join(issue.message for issue in result.errors[:5])
+                    lines = "; ".join(issue.message.rstrip(".") for issue in result.errors[:5])
                     raise FineTuneError(f"{path.name} would be rejected by {profile.name}, so nothing was uploaded: "
                                         f"{lines}. Fix the labels or the export options and export again.")
             _update(ws, record_id, status="uploading")

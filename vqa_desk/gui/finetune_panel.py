@@ -8,10 +8,12 @@ from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -45,6 +47,8 @@ class FineTunePanel(QWidget):
     export_requested = Signal(Path)  # "export now" into this folder
     test_requested = Signal(str)  # provider name
     key_entered = Signal(str, str)  # provider name, key
+    device_check_requested = Signal()  # the Local section wants to know the device (detected on a worker)
+    merge_requested = Signal(str)  # a local fine-tuned model to merge into a standalone model folder
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +99,7 @@ class FineTunePanel(QWidget):
         self.cancel_button.clicked.connect(lambda: self.shown_job and self.cancel_requested.emit(self.shown_job))
         self.progress = QProgressBar()
         self.progress.setVisible(False)
+        self.local_box = self._local_section()
 
         form = QFormLayout()
         form.addRow("Provider:", self.provider)
@@ -111,6 +116,7 @@ class FineTunePanel(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addLayout(form)
+        left_layout.addWidget(self.local_box)
         buttons = QHBoxLayout()
         buttons.addWidget(self.launch_button)
         buttons.addWidget(self.cancel_button)
@@ -163,6 +169,114 @@ class FineTunePanel(QWidget):
         layout.addWidget(body)
         self.reload_profiles()
 
+    def _local_section(self) -> QGroupBox:
+        """LoRA on an open vision-language model, trained on this machine (shown for the local provider)."""
+        box = QGroupBox("Local (GPU): LoRA on an open vision-language model")
+        self.device = QLabel("Device: not checked yet")
+        self.device.setWordWrap(True)
+        self.memory = QLabel()
+        self.memory.setWordWrap(True)
+        folder = QPushButton("Model folder…")
+        folder.clicked.connect(self._browse_model)
+        self.lora_r = QSpinBox()
+        self.lora_r.setRange(1, 512)
+        self.lora_r.setValue(16)
+        self.lora_alpha = QSpinBox()
+        self.lora_alpha.setRange(1, 1024)
+        self.lora_alpha.setValue(32)
+        self.lora_dropout = QDoubleSpinBox()
+        self.lora_dropout.setRange(0.0, 0.9)
+        self.lora_dropout.setSingleStep(0.01)
+        self.lora_dropout.setValue(0.05)
+        self.local_lr = QDoubleSpinBox()
+        self.local_lr.setDecimals(6)
+        self.local_lr.setRange(0.000001, 1.0)
+        self.local_lr.setSingleStep(0.0001)
+        self.local_lr.setValue(0.0002)
+        self.max_side = QSpinBox()
+        self.max_side.setRange(0, 4096)
+        self.max_side.setSingleStep(64)
+        self.max_side.setSpecialValueText("as exported")
+        self.qlora = QCheckBox("QLoRA: 4-bit base weights (NVIDIA GPUs)")
+        self.merge_button = QPushButton("Merge adapter…")
+        self.merge_button.setToolTip("Write the selected job's base model + adapter as one model folder (for "
+                                     "servers without LoRA support)")
+        self.merge_button.setEnabled(False)
+        self.merge_button.clicked.connect(self._merge_clicked)
+        for widget in (self.qlora,):
+            widget.toggled.connect(self._update_memory)
+        self.batch_size.valueChanged.connect(self._update_memory)
+        self.model.textChanged.connect(self._update_memory)
+        lora = QHBoxLayout()
+        for label, widget in (("r", self.lora_r), ("alpha", self.lora_alpha), ("dropout", self.lora_dropout)):
+            lora.addWidget(QLabel(label))
+            lora.addWidget(widget)
+        lora.addStretch(1)
+        form = QFormLayout(box)
+        form.addRow(self.device)
+        form.addRow(folder, self.memory)
+        form.addRow("LoRA:", lora)
+        form.addRow("Learning rate:", self.local_lr)
+        form.addRow("Max image side:", self.max_side)
+        form.addRow("", self.qlora)
+        form.addRow("", self.merge_button)
+        box.setVisible(False)
+        return box
+
+    def is_local(self) -> bool:
+        return self._kind() == ProviderKind.LOCAL
+
+    def _kind(self) -> ProviderKind | None:
+        name = self.provider.currentData()
+        try:
+            return next((p.kind for p in load_profiles() if p.name == name), None)
+        except Exception:
+            return None
+
+    def show_device(self, text: str, warning: str | None = None) -> None:
+        self.device.setText(f"Device: {text}" + (f"<br><span style='color:#b26a00'>{warning}</span>"
+                                                   if warning else ""))
+
+    def _update_memory(self) -> None:
+        if not self.local_box.isVisible() and not self.is_local():
+            return
+        from vqa_desk.local import environment
+
+        name = self.model.text().strip()
+        licence = environment.KNOWN_MODELS.get(name)
+        folder = Path(name).expanduser()
+        if not (folder / "config.json").is_file():
+            self.memory.setText((f"{licence}. " if licence else "") + "Give the folder the model was downloaded "
+                                "to (VQA Desk never downloads weights): memory estimate then.")
+            return
+        params = environment.parameter_count(folder)
+        batch = self.batch_size.value() or 4
+        need = environment.estimate_memory_gb(params, qlora=self.qlora.isChecked(), batch_size=batch)
+        self.memory.setText(f"{params / 1e6:,.1f}M parameters: about {need} GB for LoRA training at batch {batch}"
+                            + (" with QLoRA" if self.qlora.isChecked() else "") + " (a rough guide)")
+
+    def _browse_model(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, "Base model folder", self.model.text())
+        if name:
+            self.model.setText(name)
+
+    def _merge_clicked(self) -> None:
+        if self._session is None or self.shown_job is None:
+            return
+        record = finetune.job(self._session.ws, self.shown_job)
+        if record.fine_tuned_model:
+            self.merge_requested.emit(record.fine_tuned_model)
+
+    def local_hyperparameters(self) -> dict[str, object]:
+        values: dict[str, object] = {"learning_rate": self.local_lr.value(), "lora_r": self.lora_r.value(),
+                                     "lora_alpha": self.lora_alpha.value(),
+                                     "lora_dropout": round(self.lora_dropout.value(), 4)}
+        if self.max_side.value():
+            values["max_image_side"] = self.max_side.value()
+        if self.qlora.isChecked():
+            values["qlora"] = True
+        return values
+
     # ----- state -----------------------------------------------------------------------------------------
     def reload_profiles(self) -> None:
         current = self.provider.currentData()
@@ -188,8 +302,32 @@ class FineTunePanel(QWidget):
                 hint = {ProviderKind.OPENAI: "OpenAI takes no new fine-tuning jobs after 2027-01-06; Azure OpenAI "
                                              "offers the same vision fine-tuning.",
                         ProviderKind.SANDBOX: "The offline sandbox: a small OCR-based model for dry runs and tests, "
-                                              "not a stand-in for GPT-4o."}.get(p.kind, "")
+                                              "not a stand-in for GPT-4o.",
+                        ProviderKind.LOCAL: "Trains a LoRA adapter on this machine, in its own process; the "
+                                            "fine-tuned model is served here for evaluation and review."
+                        }.get(p.kind, "")
                 self.connection.setText(hint)
+                local = p.kind == ProviderKind.LOCAL
+                self.local_box.setVisible(local)
+                self.lr.setEnabled(not local)
+                if local:
+                    self._local_available()
+                else:
+                    self.launch_button.setEnabled(not self.progress.isVisible())
+
+    def _local_available(self) -> None:
+        from vqa_desk.local import environment
+
+        missing = environment.missing_packages()
+        self.launch_button.setEnabled(not missing)
+        if missing:
+            try:
+                environment.require()
+            except environment.LocalUnavailable as exc:
+                self.device.setText(f"<span style='color:#b71c1c'>{exc}</span>")
+            return
+        self.device_check_requested.emit()
+        self._update_memory()
 
     def set_session(self, session: Session | None) -> None:
         self._session = session
@@ -206,7 +344,8 @@ class FineTunePanel(QWidget):
             model=self.model.text().strip(), epochs=self.epochs.value() or None,
             batch_size=self.batch_size.value() or None, learning_rate_multiplier=self.lr.value() or None,
             suffix=self.suffix.text().strip() or None, seed=self.seed.value(),
-            manifest=folder / "manifest.json" if (folder / "manifest.json").exists() else None)
+            manifest=folder / "manifest.json" if (folder / "manifest.json").exists() else None,
+            extra_hyperparameters=self.local_hyperparameters() if self.is_local() else None)
 
     def refresh_jobs(self) -> None:
         self.jobs.setRowCount(0)
@@ -253,6 +392,7 @@ class FineTunePanel(QWidget):
             text += f"<br><span style='color:#b71c1c'>{j.error}</span>"
         self.status.setText(text)
         self.cancel_button.setEnabled(not j.finished and j.job_id is not None)
+        self.merge_button.setEnabled(j.status == "succeeded" and ":local:" in (j.fine_tuned_model or ""))
         self.events.setPlainText("\n".join(f"[{e.level}] {e.message}" for e in finetune.events(self._session.ws,
                                                                                                 record_id)))
         points = finetune.metrics(self._session.ws, record_id)

@@ -119,6 +119,8 @@ class MainWindow(QMainWindow):
         self.finetune_panel.cancel_requested.connect(self.cancel_finetune)
         self.finetune_panel.test_requested.connect(self.test_provider)
         self.finetune_panel.key_entered.connect(self._store_key)
+        self.finetune_panel.device_check_requested.connect(self.check_local_device)
+        self.finetune_panel.merge_requested.connect(self._ask_merge)
         self.finetune_panel.export_requested.connect(
             lambda folder: self.run_export(self.export_panel.options(), folder))
         self.export_panel.cancel_requested.connect(
@@ -456,6 +458,44 @@ class MainWindow(QMainWindow):
         worker.signals.finished.connect(lambda models: self.finetune_panel.connection.setText(
             f"Connected: {len(models)} models ({', '.join(models[:6])}{'…' if len(models) > 6 else ''})"))
         worker.signals.failed.connect(lambda msg, user: self.finetune_panel.connection.setText(msg))
+        self.pool.start(worker)
+        return worker
+
+    def check_local_device(self) -> Worker:
+        """Which device local training would use (imports torch: on a worker, once)."""
+        from vqa_desk.local.environment import detect_device
+
+        worker = Worker(detect_device)
+        worker.signals.finished.connect(lambda info: self.finetune_panel.show_device(info.describe(), info.warning))
+        worker.signals.failed.connect(lambda msg, user: self.finetune_panel.show_device(msg.splitlines()[-1]))
+        self.pool.start(worker)
+        return worker
+
+    def _ask_merge(self, model: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Empty folder for the merged model")
+        if folder:
+            self.merge_local_model(model, Path(folder) / model.replace(":", "_"))
+
+    def merge_local_model(self, model: str, out: Path) -> Worker:
+        """Base model + the fine-tune's adapter as one standalone model folder (for any OpenAI-style server)."""
+        from vqa_desk.core.paths import data_dir
+        from vqa_desk.local.inference import merge_adapter
+        from vqa_desk.local.protocol import find_adapter
+
+        def run() -> Path:
+            from vqa_desk.local.environment import LocalUnavailable
+
+            try:
+                adapter = find_adapter(model, data_dir() / "local")
+            except FileNotFoundError as exc:
+                raise LocalUnavailable(str(exc)) from None
+            return merge_adapter(adapter, out)
+
+        worker = Worker(run)
+        worker.signals.finished.connect(lambda path: self.statusBar().showMessage(f"Merged model written to {path}",
+                                                                                  15_000))
+        worker.signals.failed.connect(lambda msg, user: self.show_error("Merge adapter", msg))
+        self.statusBar().showMessage(f"Merging {model} …")
         self.pool.start(worker)
         return worker
 

@@ -141,5 +141,6 @@ def estimate_memory_gb(parameters: int, *, qlora: bool, batch_size: int, gradien
     """
     billions = parameters / 1e9
     weights = billions * (0.55 if qlora else 2.0)
-    activations = billions * 2.0 * (0.12 if gradient_checkpointing else 0.4) * max(1, batch_size)
+    # Activations grow with width x depth, i.e. slower than the parameter count (~ its square root).
+    activations = 0.52 * billions**0.5 * max(1, batch_size) * (1.0 if gradient_checkpointing else 3.0)
     return round(weights + activations + 1.0, 1)

@@ -73,9 +73,14 @@ def load_dataset(path: Path, max_side: int | None, cache: Path) -> Any:
 
     features = datasets.Features({"messages": datasets.Value("string"),
                                   "images": datasets.List(datasets.Image())})
-    table = datasets.Dataset.from_generator(rows, gen_kwargs={"path": path, "max_side": max_side},
-                                            features=features, cache_dir=str(cache), keep_in_memory=False)
-    if len(table) == 0:
+    try:
+        table = datasets.Dataset.from_generator(rows, gen_kwargs={"path": path, "max_side": max_side},
+                                                features=features, cache_dir=str(cache), keep_in_memory=False)
+    except ValueError as exc:  # datasets refuses an empty table ("... corresponds to no data")
+        if "no data" not in str(exc):
+            raise
+        table = None
+    if table is None or len(table) == 0:
         raise ValueError(f"{path.name} has no example the local model can learn from (a user message with its "
                          "cover, followed by the answer).")
     # Messages are stored as JSON text (their parts differ in shape); decoded per batch.
