@@ -662,7 +662,7 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
         print(f"{name[-44:]:<44} {pct(m['closed_strict']):>13} {pct(m['closed_lenient']):>14} "
               f"{pct(m['open_strict']):>11} {pct(m['open_lenient']):>12}")
     for name, m in metrics.items():
-        types = ", ".join(f"{t} {pct(v).strip()}" for t, v in m["by_type"].items() if t[:1].isupper())
+        types = ", ".join(f"{t} {pct(v).strip()}" for t, v in m["by_type"].items())
         ratings = ", ".join(f"{r} {n}" for r, n in m["ratings"].items())
         print(f"  {name[-40:]}: by type {types}; ratings {ratings}")
 

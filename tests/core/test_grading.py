@@ -191,10 +191,12 @@ def test_cookbook_percentages_reproduced_exactly(ws: Workspace, tmp_path: Path) 
     assert set(m) == {t_run.name, b_run.name}
     for key in ("closed_strict", "closed_lenient", "open_strict", "open_lenient", "by_type", "ratings", "n"):
         assert key in t
-    assert {"Title", "Genre", "Author", "Other", "title", "author", "genre", "yes_no"} <= set(t["by_type"])
+    assert set(t["by_type"]) == {"Title", "Genre", "Author", "Other"}  # the cookbook's buckets only
+    assert {"title", "author", "genre", "yes_no"} <= set(t["by_question_type"])
+    assert sum(t["by_type_n"].values()) == sum(t["by_question_type_n"].values()) == t["n"]
     assert sum(t["ratings"].values()) == 485 and set(t["ratings"]) == set(grading.RATINGS)
     # The verbose base answers are right to the judge too ("**Answer:** No. ..." is Very Similar).
-    assert b["by_type"]["yes_no"] == 87.89
+    assert b["by_question_type"]["yes_no"] == 87.89
 
 
 def test_grades_are_stored_and_replaced(ws: Workspace) -> None:
@@ -230,7 +232,7 @@ def test_metrics_for_a_filtered_subset(ws: Workspace) -> None:
     rows = grading.graded_rows(ws)
     titles = [r for r in rows if r.cookbook_type == "Title"]
     m = grading.metrics_for(titles)[run.name]
-    assert m["n"] == len(titles) == 5 and set(m["by_type"]) == {"Title", "title"}
+    assert m["n"] == len(titles) == 5 and set(m["by_type"]) == {"Title"} and set(m["by_question_type"]) == {"title"}
     assert m["closed_strict"] is None and m["n_closed"] == 0  # nothing closed in the subset
     by_ids = grading.metrics_for([r.id for r in titles], ws=ws)
     assert by_ids == grading.metrics_for(titles)

@@ -32,14 +32,17 @@ def _status_error(status: int, body: dict, headers: dict | None = None) -> opena
 
 def test_profiles_default_save_and_load(tmp_path: Path) -> None:
     names = [p.name for p in load_profiles()]
-    assert names == ["openai", "azure", "sandbox"]
+    assert names == ["openai", "azure", "sandbox", "local"]
     profiles = [*default_profiles(), ProviderProfile("local-vllm", ProviderKind.COMPATIBLE,
                                                      base_url="http://127.0.0.1:8000/v1", chat_model="qwen2-vl")]
     save_profiles(profiles)
     assert get_profile("local-vllm").chat_model == "qwen2-vl"
     assert get_profile("azure").images_per_example == 64
-    with pytest.raises(ProviderError, match="Known profiles: openai, azure, sandbox, local-vllm"):
+    with pytest.raises(ProviderError, match="Known profiles: openai, azure, sandbox, local, local-vllm"):
         get_profile("nope")
+    # A file saved before the local provider existed still offers it (and the sandbox).
+    save_profiles([default_profiles()[0]])
+    assert [p.name for p in load_profiles()] == ["openai", "sandbox", "local"]
     profiles_path().write_text("{broken")
     with pytest.raises(ProviderError, match="Fix or delete it"):
         load_profiles()

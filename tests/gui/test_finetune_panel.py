@@ -88,3 +88,11 @@ def test_errors_are_shown_not_raised(win, tmp_path: Path) -> None:
     assert win._errors and "train.jsonl" in win._errors[-1].text()
     assert win.launch_finetune("no-such-provider", panel.request()) is None
     assert "No provider profile named" in win._errors[-1].text()
+
+
+def test_one_client_per_provider_closed_with_the_window(win) -> None:
+    _, first = win._provider_client("sandbox")
+    _, again = win._provider_client("sandbox")
+    assert first is again  # jobs, cancels and re-attaches share one connection pool
+    win.close()
+    assert first.is_closed()

@@ -31,7 +31,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -605,8 +605,20 @@ def _pct(k: int, n: int) -> float | None:
     return round(100.0 * k / n, 2) if n else None
 
 
-def _type_order() -> list[str]:
-    return [*COOKBOOK_TYPES, *(t.value for t in QuestionType)]
+def _accuracy_by(rows: Sequence[GradedRow], key: Callable[[GradedRow], str], order: Sequence[str]
+                 ) -> tuple[dict[str, float | None], dict[str, int]]:
+    """Judge accuracy and row count per group, known groups in ``order`` first."""
+    groups: dict[str, list[GradedRow]] = {}
+    for r in rows:
+        groups.setdefault(key(r), []).append(r)
+    accuracy: dict[str, float | None] = {}
+    counts: dict[str, int] = {}
+    for name in [*order, *sorted(set(groups) - set(order))]:
+        if name in groups:
+            members = [r for r in groups[name] if r.rating is not None]
+            accuracy[name] = _pct(sum(1 for r in members if r.acceptable), len(members))
+            counts[name] = len(groups[name])
+    return accuracy, counts
 
 
 def _metrics_of(rows: Sequence[GradedRow]) -> dict[str, Any]:
@@ -614,17 +626,9 @@ def _metrics_of(rows: Sequence[GradedRow]) -> dict[str, Any]:
     open_ = [r for r in rows if not r.closed]
     graded = [r for r in rows if r.rating is not None]
     ratings = Counter(r.rating or UNGRADED for r in rows)
-    by_type: dict[str, float | None] = {}
-    by_type_n: dict[str, int] = {}
-    groups: dict[str, list[GradedRow]] = {}
-    for r in rows:
-        groups.setdefault(r.cookbook_type, []).append(r)
-        groups.setdefault(r.prediction.qtype, []).append(r)
-    for name in [*_type_order(), *sorted(set(groups) - set(_type_order()))]:
-        if name in groups:
-            members = [r for r in groups[name] if r.rating is not None]
-            by_type[name] = _pct(sum(1 for r in members if r.acceptable), len(members))
-            by_type_n[name] = len(groups[name])
+    # The cookbook's buckets (by exact question text) and VQA Desk's finer question types, kept apart.
+    by_type, by_type_n = _accuracy_by(rows, lambda r: r.cookbook_type, COOKBOOK_TYPES)
+    by_qtype, by_qtype_n = _accuracy_by(rows, lambda r: r.prediction.qtype, [t.value for t in QuestionType])
     first = rows[0].prediction
     return {
         "run": first.run_name, "model": first.model, "judge": rows[0].judge,
@@ -636,7 +640,7 @@ def _metrics_of(rows: Sequence[GradedRow]) -> dict[str, Any]:
         "closed_normalized": _pct(sum(r.normalized for r in closed), len(closed)),
         "open_normalized": _pct(sum(r.normalized for r in open_), len(open_)),
         "judge_accuracy": _pct(sum(1 for r in graded if r.acceptable), len(graded)),
-        "by_type": by_type, "by_type_n": by_type_n,
+        "by_type": by_type, "by_type_n": by_type_n, "by_question_type": by_qtype, "by_question_type_n": by_qtype_n,
         "ratings": {k: ratings[k] for k in (*RATINGS, UNGRADED) if k in RATINGS or ratings[k]},
         "overridden": sum(1 for r in rows if r.override is not None),
     }

@@ -108,11 +108,15 @@ def load_profiles() -> list[ProviderProfile]:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if raw.get("version", 0) > PROFILES_VERSION:
             raise ProviderError(f"{path} was written by a newer VQA Desk; update VQA Desk to use it.")
-        return [ProviderProfile.from_json(p) for p in raw["profiles"]]
+        profiles = [ProviderProfile.from_json(p) for p in raw["profiles"]]
     except ProviderError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ProviderError(f"{path} cannot be read ({exc}). Fix or delete it to get the default profiles.") from exc
+    # Our own offline providers are always there, also for a file saved before one of them existed.
+    names = {p.name for p in profiles}
+    builtin = [p for p in default_profiles() if p.kind in (ProviderKind.SANDBOX, ProviderKind.LOCAL)]
+    return profiles + [p for p in builtin if p.name not in names]
 
 
 def save_profiles(profiles: list[ProviderProfile]) -> None:
@@ -250,6 +254,8 @@ def test_connection(profile: ProviderProfile, *, key: str | None = None) -> list
         return sorted(m.id for m in client.models.list())
     except Exception as exc:
         raise explain(exc, profile, key) from None
+    finally:
+        client.close()
 
 
 def call_with_retries(fn: Callable[[], _T], profile: ProviderProfile, cancel: threading.Event | None, *,

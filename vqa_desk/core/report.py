@@ -186,7 +186,7 @@ def _section_table(metrics: dict[str, dict[str, Any]], flipset: FlipSet) -> str:
 
 def _section_types(metrics: dict[str, dict[str, Any]]) -> str:
     present = [t for t in COOKBOOK_TYPES if any(t in m["by_type"] for m in metrics.values())]
-    finer = list(dict.fromkeys(t for m in metrics.values() for t in m["by_type"] if t not in COOKBOOK_TYPES))
+    finer = list(dict.fromkeys(t for m in metrics.values() for t in m["by_question_type"]))
     series = [(name, [m["by_type"].get(t) for t in present]) for name, m in metrics.items()]
     out = ['<h2 id="types">Accuracy by question type</h2>',
            '<p class="muted">Share of graded predictions rated Very Similar or Mostly Similar (overrides count). '
@@ -195,10 +195,10 @@ def _section_types(metrics: dict[str, dict[str, Any]]) -> str:
            bar_chart(present, series, title="Accuracy by question type (%)")]
     head = "<tr><th>Type</th>" + "".join(f"<th>{esc(n)}</th>" for n in metrics) + "</tr>"
     body = []
-    for t in [*present, *finer]:
+    for t, group in [*((t, "by_type") for t in present), *((t, "by_question_type") for t in finer)]:
         cells = []
         for m in metrics.values():
-            value, n = m["by_type"].get(t), m["by_type_n"].get(t, 0)
+            value, n = m[group].get(t), m[f"{group}_n"].get(t, 0)
             cells.append(f'<td class="num">{_fmt(value)} <span class="muted">(n={n})</span></td>' if n else "<td></td>")
         body.append(f"<tr><td>{esc(t)}</td>{''.join(cells)}</tr>")
     out.append(f'<table class="types">{head}{"".join(body)}</table>')
@@ -425,14 +425,16 @@ def write_csvs(folder: Path, rows: Sequence[GradedRow], metrics: dict[str, dict[
          r.override.who if r.override else "", r.override.reason if r.override else "", r.rating or "",
          _flag(r.acceptable)] for r in rows))]
     types = list(dict.fromkeys(t for m in metrics.values() for t in m["by_type"]))
+    qtypes = list(dict.fromkeys(t for m in metrics.values() for t in m["by_question_type"]))
     scalar = ["n", "n_closed", "n_open", "closed_strict", "closed_lenient", "open_strict", "open_lenient",
               "closed_normalized", "open_normalized", "judge_accuracy", "overridden"]
     files.append(_write_csv(folder / "metrics.csv",
                             ["run", "model", "judge", *scalar, *(f"rating:{r}" for r in (*RATINGS, UNGRADED)),
-                             *(f"type:{t}" for t in types)],
+                             *(f"type:{t}" for t in types), *(f"question_type:{t}" for t in qtypes)],
                             ([name, m["model"], m["judge"], *(m[k] for k in scalar),
                               *(m["ratings"].get(r, 0) for r in (*RATINGS, UNGRADED)),
-                              *(m["by_type"].get(t) for t in types)] for name, m in metrics.items())))
+                              *(m["by_type"].get(t) for t in types),
+                              *(m["by_question_type"].get(t) for t in qtypes)] for name, m in metrics.items())))
     files.append(_write_csv(folder / "flips.csv", [
         "direction", "qa_id", "image_id", "question", "label", "base_run", "base_answer", "base_rating", "tuned_run",
         "tuned_answer", "tuned_rating"],

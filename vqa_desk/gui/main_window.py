@@ -27,7 +27,14 @@ from vqa_desk.core.errors import VQADeskError
 from vqa_desk.core.export import ExportOptions, export_workspace
 from vqa_desk.core.importer import import_dataset
 from vqa_desk.core.paths import config_dir, data_dir
-from vqa_desk.core.providers import ProviderProfile, get_profile, make_client, set_key, test_connection
+from vqa_desk.core.providers import (
+    ProviderProfile,
+    get_key,
+    get_profile,
+    make_client,
+    set_key,
+    test_connection,
+)
 from vqa_desk.core.sampling import parse_sizes
 from vqa_desk.core.settings import load_settings, save_settings
 from vqa_desk.core.workspace import Workspace
@@ -94,6 +101,8 @@ class MainWindow(QMainWindow):
         self.sandbox = SandboxHost()
         self.poll_seconds = 3.0  # how often a followed job is asked for news
         self._job_workers: dict[int, Worker] = {}
+        self._clients: dict[str, tuple[tuple[Any, ...], Any]] = {}  # provider -> (what it was made for, client)
+        self._retired_clients: list[Any] = []
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         central = QWidget()
@@ -376,8 +385,18 @@ class MainWindow(QMainWindow):
 
     # ----- fine-tuning ---------------------------------------------------------------------------------
     def _provider_client(self, name: str) -> tuple[ProviderProfile, Any]:
+        """The profile (with its server's URL) and one openai client per provider, reused by every job and
+        closed with the window; a changed profile or key gets a new client."""
         profile, key = self.sandbox.resolve(get_profile(name))
-        return profile, make_client(profile, key=key)
+        made_for = (profile, key or get_key(profile))
+        cached = self._clients.get(name)
+        if cached is not None and cached[0] == made_for:
+            return profile, cached[1]
+        client = make_client(profile, key=key)
+        if cached is not None:
+            self._retired_clients.append(cached[1])  # a worker may still be using it: closed with the window
+        self._clients[name] = (made_for, client)
+        return profile, client
 
     def launch_finetune(self, provider: str, request: finetune.LaunchRequest) -> Worker | None:
         """Validate, upload and create the job, then follow it, all on a worker; the panel updates live."""
@@ -617,5 +636,9 @@ class MainWindow(QMainWindow):
             self.save_layout()
         self.pool.shutdown()
         self.close_workspace()
+        for client in [c for _, c in self._clients.values()] + self._retired_clients:
+            client.close()
+        self._clients.clear()
+        self._retired_clients.clear()
         self.sandbox.stop()
         super().closeEvent(event)

@@ -244,10 +244,16 @@ class LocalJobRunner(QueueRunner):
 
 
 def _terminate(proc: subprocess.Popen[bytes] | None, pid: int | None) -> None:
+    """SIGTERM to the training process's group (its dataloader workers too); where there are no process
+    groups (Windows), to the process."""
     target = proc.pid if proc is not None else pid
-    if target:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+    if not target:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+        if hasattr(os, "killpg"):
             os.killpg(os.getpgid(target), signal.SIGTERM)
+        else:
+            os.kill(target, signal.SIGTERM)
 
 
 def result_csv(folder: Path) -> bytes:
