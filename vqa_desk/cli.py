@@ -437,11 +437,15 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         if local and in_process and not args.wait:
             # Training runs in its own process, which outlives this command once started; the next finetune,
             # evaluate or app session re-attaches to it and collects its events.
-            while not record.finished and record.status != "running":
+            while not record.finished and record.status not in ("running", "queued"):
                 time.sleep(0.5)
                 record = finetune.follow(args.workspace, record.id, profile, client, timeout=0)
-            print(f"Job {record.job_id}: {record.status}; training goes on in the background (run this command "
-                  "again with --wait to follow it).", file=sys.stderr)
+            if record.status == "queued":
+                print(f"Job {record.job_id}: queued behind another local job; it starts when that one ends, while "
+                      "VQA Desk runs (the app, or this command with --wait).", file=sys.stderr)
+            elif not record.finished:
+                print(f"Job {record.job_id}: {record.status}; training goes on in the background (run this "
+                      "command again with --wait to follow it).", file=sys.stderr)
         if args.wait:
             last = {"status": record.status}
 
@@ -545,7 +549,8 @@ def _cmd_local_vllm(args: argparse.Namespace) -> int:
     from vqa_desk.local.inference import adapter_manifest
 
     adapters = {name: _local_adapter(name) for name in args.model}
-    bases = {str(adapter_manifest(p).get("base_model")) for p in adapters.values()}
+    bases = {str(adapter_manifest(p).get("base_model_path") or adapter_manifest(p).get("base_model"))
+             for p in adapters.values()}
     if len(bases) != 1:
         print(f"vqa-desk: one vLLM server serves adapters of one base model; these have {sorted(bases)}.",
               file=sys.stderr)

@@ -112,3 +112,55 @@ def test_event_files_are_read_whole_lines_only(tmp_path: Path) -> None:
         fh.write('ta": {"step": 2}}\n')
     more, _ = protocol.read_events(tmp_path, offset)
     assert [e["message"] for e in more] == ["Step 2"]
+
+
+def _url(image: object, fmt: str = "JPEG") -> str:
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, fmt)  # type: ignore[attr-defined]
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def test_local_models_see_the_system_message_and_the_last_question_only() -> None:
+    from PIL import Image
+
+    from vqa_desk.local.messages import MessageError, final_turn, to_processor_messages
+
+    cover = _url(Image.new("CMYK", (30, 40)))  # an odd mode, as some covers are
+    shot = {"role": "user", "content": [{"type": "text", "text": "Who wrote this?"},
+                                        {"type": "image_url", "image_url": {"url": cover}}]}
+    line = [{"role": "system", "content": "Answer briefly."}, shot, {"role": "assistant", "content": "A. Author"},
+            {"role": "user", "content": [{"type": "text", "text": "Is this a cookbook?"},
+                                         {"type": "image_url", "image_url": {"url": cover}}]},
+            {"role": "assistant", "content": "No"}]
+    turn = final_turn(line, with_answer=True)
+    assert [m["role"] for m in turn] == ["system", "user", "assistant"] and turn[-1]["content"] == "No"
+    assert final_turn(line[:-1], with_answer=False) == turn[:-1]
+    messages, images = to_processor_messages(turn)
+    assert messages[1]["content"] == [{"type": "text", "text": "Is this a cookbook?"}, {"type": "image"}]
+    assert len(images) == 1 and images[0].mode == "RGB"
+    with pytest.raises(MessageError, match="no answer"):
+        final_turn(line[:-1], with_answer=True)
+    bad = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,AAAA"}}]}]
+    with pytest.raises(MessageError, match="could not be decoded"):
+        to_processor_messages(bad)
+    with pytest.raises(MessageError, match="nothing is downloaded"):
+        to_processor_messages([{"role": "user", "content": [{"type": "image_url",
+                                                             "image_url": {"url": "https://x/y.jpg"}}]}])
+
+
+def test_max_image_side_is_a_processor_setting() -> None:
+    from types import SimpleNamespace
+
+    from vqa_desk.local.train import limit_image_side
+
+    smolvlm = SimpleNamespace(image_processor=SimpleNamespace(size={"longest_edge": 2048}))
+    assert limit_image_side(smolvlm, 768) == "longest side 768 px"
+    assert smolvlm.image_processor.size == {"longest_edge": 768}
+    qwen = SimpleNamespace(image_processor=SimpleNamespace(
+        size={"shortest_edge": 3136, "longest_edge": 12845056}, max_pixels=12845056))
+    assert limit_image_side(qwen, 1000) == "at most 1,000,000 pixels a cover"
+    assert qwen.image_processor.size["longest_edge"] == 1_000_000
+    assert limit_image_side(SimpleNamespace(image_processor=SimpleNamespace()), 512).startswith("unchanged")

@@ -85,8 +85,11 @@ def test_a_local_job_goes_through_the_same_statuses_and_events_as_a_sandbox_job(
         assert points[-1][1] < points[0][1]
         assert finetune.unfinished(opened) == []
     checkpoints = finetune.checkpoints(done, profile, local_client)
-    assert [c.step for c in checkpoints] == [STEPS_PER_EPOCH * (i + 1) for i in range(LEARNING["n_epochs"])]
+    # The last three epochs, as OpenAI keeps them; each one still on disk and servable.
+    assert [c.step for c in checkpoints] == [STEPS_PER_EPOCH * (i + 1) for i in range(LEARNING["n_epochs"])][-3:]
     assert all(c.model.startswith(done.fine_tuned_model + ":ckpt-step-") for c in checkpoints)
+    assert all((protocol.find_adapter(c.model, local_server.state_dir) / "adapter_config.json").exists()
+               for c in checkpoints)
     rows = finetune.result_metrics(done, profile, local_client)
     assert len(rows) == len(points) and rows[-1]["train_loss"] < rows[0]["train_loss"]
     job = local_client.fine_tuning.jobs.retrieve(done.job_id)
@@ -185,6 +188,8 @@ def test_a_lost_training_process_restarts_from_its_newest_checkpoint(
     assert done.status == "succeeded", done.error
     assert any(m.startswith("The training process had stopped; starting it again from checkpoint-") for m in messages)
     assert any(m.startswith("Resuming from checkpoint-") for m in messages)
+    steps = [m.split(":")[0] for m in messages if m.startswith("Step ") and "training loss" in m]
+    assert len(steps) == len(set(steps)) == 12 * STEPS_PER_EPOCH  # the steps trained again are not reported twice
 
 
 def test_a_base_model_that_is_not_here_is_refused_with_what_to_do(ws: Path, small_export: Path,
@@ -196,3 +201,46 @@ def test_a_base_model_that_is_not_here_is_refused_with_what_to_do(ws: Path, smal
     with pytest.raises(openai.BadRequestError, match="lora_r"):  # LoRA settings are for local models only
         local_client.fine_tuning.jobs.create(model="sandbox-ocr", training_file=uploaded.id, method={
             "type": "supervised", "supervised": {"hyperparameters": {"lora_r": 8}}})
+
+
+def test_cancel_while_the_model_loads_stops_before_training(ws: Path, small_export: Path, tiny_model: Path,
+                                                            local_server: SandboxServer,
+                                                            local_client: openai.OpenAI) -> None:
+    profile = _profile(local_server)
+    record = finetune.launch(ws, profile, _request(small_export, str(tiny_model)), local_client)
+    job_dir = local_server.state_dir / "local-jobs" / record.job_id
+    _wait_for(lambda: protocol.read_state(job_dir).get("status") == "running", timeout=60)
+    assert finetune.cancel_job(ws, record.id, profile, local_client).status == "cancelled"
+    _wait_for(lambda: protocol.read_state(job_dir).get("status") == "cancelled", timeout=60)
+    events, _ = protocol.read_events(job_dir)
+    assert not [e for e in events if e["type"] in ("metrics", "checkpoint")], events
+    assert protocol.newest_checkpoint(job_dir) is None and not (job_dir / "cache").exists()
+
+
+def test_what_a_local_job_cannot_do_is_refused_when_it_is_created(
+        small_export: Path, tiny_model: Path, local_server: SandboxServer, local_client: openai.OpenAI) -> None:
+    import json
+
+    uploaded = local_client.files.create(file=(small_export / "train.jsonl").open("rb"), purpose="fine-tune")
+
+    def create(model: str, **hp: object) -> object:
+        return local_client.fine_tuning.jobs.create(model=model, training_file=uploaded.id, method={
+            "type": "supervised", "supervised": {"hyperparameters": hp}})
+
+    from vqa_desk.local.environment import detect_device
+
+    if detect_device().kind != "cuda":
+        with pytest.raises(openai.BadRequestError, match=r"QLoRA .*needs an NVIDIA GPU"):
+            create(str(tiny_model), qlora=True)
+    with pytest.raises(openai.BadRequestError, match="lora_dropout"):
+        create(str(tiny_model), lora_dropout=2.0)
+    job = create(str(tiny_model), n_epochs=1)
+    done = local_client.fine_tuning.jobs.retrieve(job.id)  # type: ignore[attr-defined]
+    _wait_for(lambda: local_client.fine_tuning.jobs.retrieve(done.id).status == "succeeded", timeout=180)
+    tuned = local_client.fine_tuning.jobs.retrieve(done.id).fine_tuned_model
+    with pytest.raises(openai.BadRequestError, match="cannot be fine-tuned again"):
+        create(tuned)
+    line = json.loads((small_export / "test.jsonl").read_text().splitlines()[0])
+    with pytest.raises(openai.BadRequestError, match="plain text"):  # no fabricated judge ratings
+        local_client.chat.completions.create(model=tuned, messages=line["messages"],
+                                             response_format={"type": "json_object"})

@@ -188,6 +188,9 @@ def make_client(profile: ProviderProfile, *, key: str | None = None, timeout: fl
     if profile.kind in (ProviderKind.COMPATIBLE, ProviderKind.SANDBOX, ProviderKind.LOCAL) and not profile.base_url:
         raise ProviderError(f"Provider {profile.name!r} needs a base URL (for the sandbox or local models: start it "
                             "with 'vqa-desk sandbox [--local]' or choose it in the app, which starts it).")
+    if profile.kind == ProviderKind.LOCAL:
+        # One answer at a time on this machine's device, and the first request loads the model: requests wait.
+        timeout = max(timeout, 600.0)
     return openai.OpenAI(api_key=key, base_url=profile.base_url, timeout=timeout, max_retries=max_retries)
 
 

@@ -37,7 +37,13 @@ class LocalUnavailable(VQADeskError):
 
 
 def missing_packages() -> list[str]:
-    return [name for name in PACKAGES if importlib.util.find_spec(name) is None]
+    def absent(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is None
+        except (ImportError, ValueError):  # a broken or blocked install counts as missing
+            return True
+
+    return [name for name in PACKAGES if absent(name)]
 
 
 def require() -> None:

@@ -7,6 +7,7 @@ local model as for any provider. Greedy decoding, as the cookbook's temperature 
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,9 +56,11 @@ class LocalVLM:
         require()
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
+        from transformers.utils import logging as hf_logging
 
         from vqa_desk.local.environment import detect_device
 
+        hf_logging.disable_progress_bar()  # the server's log is not a terminal
         info = detect_device()
         self.device = device or ("cuda" if info.kind == "cuda" else "mps" if info.kind == "mps" else "cpu")
         base_path = _base_path(adapter) if adapter is not None else resolve_base_model(str(base))
@@ -73,14 +76,14 @@ class LocalVLM:
         self.model = model.to(self.device).eval()
         self._lock = threading.Lock()
 
-    def generate(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 64,
-                 max_side: int | None = None) -> Generated:
-        """Answer OpenAI-style chat messages (covers as data URLs)."""
+    def generate(self, messages: list[dict[str, Any]], *, max_new_tokens: int = 64) -> Generated:
+        """Answer OpenAI-style chat messages (covers as data URLs): the system message and the last question
+        with its cover, as the model was trained (``messages.final_turn``)."""
         import torch
 
-        from vqa_desk.local.messages import to_processor_messages
+        from vqa_desk.local.messages import final_turn, to_processor_messages
 
-        converted, images = to_processor_messages(messages, max_side=max_side)
+        converted, images = to_processor_messages(final_turn(messages, with_answer=False))
         prompt = self.processor.apply_chat_template(converted, add_generation_prompt=True)
         inputs = self.processor(text=[prompt], images=[images] if images else None, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
@@ -107,7 +110,12 @@ def merge_adapter(adapter: Path, out_dir: Path) -> Path:
     model = AutoModelForImageTextToText.from_pretrained(str(base_path))
     merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     tmp = out_dir.with_name(out_dir.name + ".partial")
-    merged.save_pretrained(str(tmp))
+    shutil.rmtree(tmp, ignore_errors=True)  # what an interrupted merge left
+    try:
+        merged.save_pretrained(str(tmp))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     processor_from = adapter if any((adapter / f).exists() for f in _PROCESSOR_FILES) else base_path
     AutoProcessor.from_pretrained(str(processor_from)).save_pretrained(str(tmp))
     manifest = {**adapter_manifest(adapter), "kind": "vqa-desk-merged-model", "merged_from": str(adapter)}

@@ -22,26 +22,53 @@ class MessageError(ValueError):
     """A message the local model cannot take; the text says which part and why."""
 
 
-def decode_image(url: str, *, max_side: int | None = None) -> Image.Image:
+def image_bytes(url: str) -> bytes:
+    """The bytes of a data-URL image, checked to be an image Pillow can decode."""
     match = _DATA_URL.match(url)
     if not match:
         raise MessageError("images must be base64 data URLs (data:image/jpeg;base64,...); nothing is downloaded")
     try:
-        image = Image.open(io.BytesIO(base64.b64decode(url[match.end():], validate=True)))
-        image.load()
+        data = base64.b64decode(url[match.end():], validate=True)
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
     except (binascii.Error, ValueError, OSError) as exc:
         raise MessageError(f"an image could not be decoded ({exc})") from None
-    image = image.convert("RGB")
-    if max_side and max(image.size) > max_side:
-        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return image
+    return data
 
 
-def to_processor_messages(messages: list[dict[str, Any]], *, max_side: int | None = None
-                          ) -> tuple[list[dict[str, Any]], list[Image.Image]]:
-    """(messages with ``{"type": "image"}`` / ``{"type": "text"}`` parts, the images in order)."""
+def decode_image(url: str) -> Image.Image:
+    """The image as RGB (covers come as CMYK JPEGs, palette GIFs, ...); the processor does any resizing."""
+    return Image.open(io.BytesIO(image_bytes(url))).convert("RGB")
+
+
+def final_turn(messages: list[dict[str, Any]], *, with_answer: bool) -> list[dict[str, Any]]:
+    """The system message(s) and the last question (with the answer after it, for training).
+
+    The export's lines carry few-shot pairs, each with its own cover: fine for GPT-4o, but seven covers a row
+    would fill a small model's context (SmolVLM tiles a cover into up to ~1,000 tokens). Local models learn and
+    answer each question from its own cover; training and serving both go through here, so they agree.
+    """
+    users = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"]
+    if not users:
+        raise MessageError("there is no user message (the question)")
+    last = users[-1]
+    if with_answer:
+        if last + 1 >= len(messages) or not isinstance(messages[last + 1], dict) \
+                or messages[last + 1].get("role") != "assistant":
+            raise MessageError("the last question has no answer after it")
+        tail = [messages[last], messages[last + 1]]
+    else:
+        tail = [messages[last]]
+    system = [m for m in messages[:last] if isinstance(m, dict) and m.get("role") in ("system", "developer")]
+    return [*system, *tail]
+
+
+def to_processor_messages(messages: list[dict[str, Any]], *, as_bytes: bool = False
+                          ) -> tuple[list[dict[str, Any]], list[Any]]:
+    """(messages with ``{"type": "image"}`` / ``{"type": "text"}`` parts, the images in order: RGB images, or
+    their original bytes with ``as_bytes``)."""
     out: list[dict[str, Any]] = []
-    images: list[Image.Image] = []
+    images: list[Any] = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise MessageError(f"message {i} is not an object")
@@ -64,7 +91,7 @@ def to_processor_messages(messages: list[dict[str, Any]], *, max_side: int | Non
                     url = ref.get("url") if isinstance(ref, dict) else None
                     if not isinstance(url, str):
                         raise MessageError(f"message {i} has an image part without a url")
-                    images.append(decode_image(url, max_side=max_side))
+                    images.append(image_bytes(url) if as_bytes else decode_image(url))
                     parts.append({"type": "image"})
                 else:
                     raise MessageError(f"message {i} has a {kind!r} part; the local model takes text and images")

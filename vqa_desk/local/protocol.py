@@ -15,7 +15,6 @@ process that kept running is re-attached to instead of started again.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -127,23 +126,44 @@ def cancel_requested(job_dir: Path) -> bool:
     return (job_dir / CANCEL).exists()
 
 
-def process_alive(pid: int | None, job_dir: Path) -> bool:
-    """Whether ``pid`` is still the training process of this job folder (not a recycled pid)."""
+def process_create_time(pid: int) -> float | None:
+    """When the process started (psutil, which the local extra brings), to tell it from a recycled pid."""
+    try:
+        import psutil
+
+        return float(psutil.Process(pid).create_time())
+    except Exception:
+        return None
+
+
+def process_alive(pid: int | None, job_dir: Path, create_time: float | None = None) -> bool:
+    """Whether ``pid`` is still the training process of this job folder, not a recycled pid.
+
+    With psutil: the pid exists and started when the process said it did. Without it, on Linux: the process's
+    command line names the job folder. Elsewhere we cannot tell, and say no (the job is then started again
+    from its checkpoint rather than followed forever). Never ``os.kill(pid, 0)``: on Windows it kills.
+    """
     if not pid:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return False  # another user's process: a recycled pid, not ours
-    cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():  # Linux: make sure it is our process; elsewhere the pid check has to do
+        import psutil
+
         try:
-            return str(job_dir) in cmdline.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
+            process = psutil.Process(pid)
+            if process.status() == psutil.STATUS_ZOMBIE:  # ended, not yet reaped by whoever started it
+                return False
+            if create_time is not None:
+                return abs(process.create_time() - create_time) < 1.0
+            return str(job_dir) in " ".join(process.cmdline())
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             return False
-    return True
+    except ImportError:
+        pass
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        return str(job_dir) in cmdline.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return False
 
 
 def newest_checkpoint(job_dir: Path) -> Path | None:
@@ -153,20 +173,17 @@ def newest_checkpoint(job_dir: Path) -> Path | None:
 
 
 def find_adapter(name: str, state_dir: Path) -> Path:
-    """The adapter folder of a local fine-tuned model (or checkpoint) name, or of a folder given as such."""
+    """The adapter folder of a local fine-tuned model or checkpoint name (``ft:<base>:local:<suffix>:<job>``,
+    ``...:ckpt-step-N``), also of a job still running or stopped; or a folder given as such."""
     folder = Path(name).expanduser()
     if (folder / "adapter_config.json").is_file():
         return folder.resolve()
     base, _, checkpoint = name.rpartition(":ckpt-step-")
-    wanted = base if checkpoint.isdigit() else name
-    for manifest in sorted((state_dir / "local-jobs").glob(f"*/{ADAPTER}/{MANIFEST}")):
-        try:
-            if json.loads(manifest.read_text(encoding="utf-8")).get("model_name") == wanted:
-                job_dir = manifest.parent.parent
-                found = job_dir / CHECKPOINTS / f"checkpoint-{checkpoint}" if checkpoint.isdigit() else manifest.parent
-                if (found / "adapter_config.json").is_file():
-                    return found
-        except (OSError, ValueError):
-            continue
-    raise FileNotFoundError(f"No local adapter named {name!r} in {state_dir / 'local-jobs'} (give the model name a "
-                            "local fine-tuning job printed, or an adapter folder).")
+    model = base if checkpoint.isdigit() else name
+    job_dir = state_dir / "local-jobs" / f"ftjob-{model.rsplit(':', 1)[-1]}"
+    found = job_dir / CHECKPOINTS / f"checkpoint-{checkpoint}" if checkpoint.isdigit() else job_dir / ADAPTER
+    if ":local:" in model and (found / "adapter_config.json").is_file():
+        return found
+    raise FileNotFoundError(f"No local adapter named {name!r} in {state_dir / 'local-jobs'}: give the model name a "
+                            "local fine-tuning job printed (checkpoints: the last three of a job), or an adapter "
+                            "folder.")

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vqa_desk.core.fsutil import write_atomic
 from vqa_desk.local import protocol
 from vqa_desk.local.protocol import TrainSpec
 
@@ -43,38 +45,50 @@ class _Stop:
         return self.signalled.is_set() or protocol.cancel_requested(self.job_dir)
 
 
-def rows(path: Path, max_side: int | None) -> Iterator[dict[str, Any]]:
-    """One training row per chat line: the messages (text / image parts) and the covers' bytes, re-encoded at
-    ``max_side`` if given. A line the conversion refuses is skipped with a warning event, never half-used."""
-    import io
-
-    from vqa_desk.local.messages import MessageError, to_processor_messages
+def rows(path: Path) -> Iterator[dict[str, Any]]:
+    """One training row per chat line: its system message, last question and answer (``final_turn``) and that
+    cover's original bytes. A line the conversion refuses is skipped with a warning, never half-used."""
+    from vqa_desk.local.messages import MessageError, final_turn, to_processor_messages
 
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, 1):
             if not raw.strip():
                 continue
             try:
-                messages, images = to_processor_messages(json.loads(raw)["messages"], max_side=max_side)
+                turn = final_turn(json.loads(raw)["messages"], with_answer=True)
+                messages, images = to_processor_messages(turn, as_bytes=True)
             except (MessageError, ValueError, KeyError, TypeError) as exc:
                 log.warning("line %d skipped: %s", number, exc)
                 continue
-            encoded = []
-            for image in images:
-                buf = io.BytesIO()
-                image.save(buf, "PNG")
-                encoded.append({"bytes": buf.getvalue(), "path": None})
-            yield {"messages": json.dumps(messages), "images": encoded}
+            yield {"messages": json.dumps(messages), "images": [{"bytes": b, "path": None} for b in images]}
 
 
-def load_dataset(path: Path, max_side: int | None, cache: Path) -> Any:
+def limit_image_side(processor: Any, side: int) -> str:
+    """Make the processor resize covers to at most ``side`` pixels on their longest side (fewer image tokens,
+    less memory); saved with the adapter, so serving sizes covers the same way. Returns what was set."""
+    ip = processor.image_processor
+    size = getattr(ip, "size", None)
+    size = dict(size) if size is not None else {}
+    if hasattr(ip, "max_pixels") or "shortest_edge" in size:  # Qwen-VL: a pixel budget, not a side
+        budget = side * side
+        ip.max_pixels = min(int(getattr(ip, "max_pixels", None) or budget), budget)
+        if "longest_edge" in size:
+            ip.size = {**size, "longest_edge": min(int(size["longest_edge"]), budget)}
+        return f"at most {ip.max_pixels:,} pixels a cover"
+    if "longest_edge" in size:  # Idefics3 / SmolVLM: resized before it is cut into tiles
+        ip.size = {**size, "longest_edge": min(int(size["longest_edge"]), side)}
+        return f"longest side {ip.size['longest_edge']} px"
+    return "unchanged: this processor has no size setting VQA Desk knows"
+
+
+def load_dataset(path: Path, cache: Path) -> Any:
     """The rows as a ``datasets`` table on disk (covers decoded only when a batch needs them)."""
     import datasets
 
     features = datasets.Features({"messages": datasets.Value("string"),
                                   "images": datasets.List(datasets.Image())})
     try:
-        table = datasets.Dataset.from_generator(rows, gen_kwargs={"path": path, "max_side": max_side},
+        table = datasets.Dataset.from_generator(rows, gen_kwargs={"path": path},
                                                 features=features, cache_dir=str(cache), keep_in_memory=False)
     except ValueError as exc:  # datasets refuses an empty table ("... corresponds to no data")
         if "no data" not in str(exc):
@@ -95,8 +109,16 @@ def _decode_messages(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
 def run(job_dir: Path) -> int:
     spec = protocol.read_spec(job_dir)
     stop = _Stop(job_dir)
-    signal.signal(signal.SIGTERM, lambda *_: stop.signalled.set())
-    protocol.write_state(job_dir, status="running", pid=os.getpid(), started=time.time())
+
+    def on_sigterm(*_: Any) -> None:
+        # The first SIGTERM stops at the next step or phase (no checkpoint is written after it); a second one
+        # ends the process at once.
+        stop.signalled.set()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    protocol.write_state(job_dir, status="running", pid=os.getpid(), started=time.time(),
+                         create_time=protocol.process_create_time(os.getpid()))
     try:
         result = _train(job_dir, spec, stop)
     except Exception as exc:
@@ -105,6 +127,8 @@ def run(job_dir: Path) -> int:
         protocol.append_event(job_dir, "message", f"Training failed: {message}", level="error")
         protocol.write_state(job_dir, status="failed", error=message)
         return 1
+    finally:
+        shutil.rmtree(job_dir / "cache", ignore_errors=True)  # the covers' table: GBs for a large export
     if result is None:
         protocol.append_event(job_dir, "message", "Training stopped at the user's request", level="warn")
         protocol.write_state(job_dir, status="cancelled")
@@ -116,8 +140,8 @@ def run(job_dir: Path) -> int:
 def _explain(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     if "out of memory" in text.lower() or type(exc).__name__ == "OutOfMemoryError":
-        return ("The device ran out of memory. Lower the batch size or the max image side, use a smaller base model, "
-                "or turn on QLoRA (NVIDIA GPUs).")
+        return ("The device ran out of memory. Lower the batch size (raise gradient accumulation to keep the "
+                "effective batch) or the max image side, use a smaller base model, or turn on QLoRA (NVIDIA GPUs).")
     return f"{type(exc).__name__}: {text}"
 
 
@@ -135,6 +159,8 @@ def _train(job_dir: Path, spec: TrainSpec, stop: _Stop) -> dict[str, Any] | None
         protocol.append_event(job_dir, "message", device.warning, level="warn")
     protocol.append_event(job_dir, "message", f"Loading {spec.base_model}")
     processor = AutoProcessor.from_pretrained(spec.base_model_path)
+    if spec.max_image_side:
+        protocol.append_event(job_dir, "message", "Cover size: " + limit_image_side(processor, spec.max_image_side))
     dtype = torch.bfloat16 if device.bf16 else torch.float32
     load_args: dict[str, Any] = {"dtype": dtype}
     if spec.qlora:
@@ -142,17 +168,22 @@ def _train(job_dir: Path, spec: TrainSpec, stop: _Stop) -> dict[str, Any] | None
             raise ValueError("QLoRA needs an NVIDIA GPU (bitsandbytes); turn it off to train on this device.")
         from transformers import BitsAndBytesConfig
 
+        # 4-bit language model only: the vision tower, the connector and the output layer stay in bf16. (TRL
+        # prepares a quantized model for LoRA itself; peft's prepare_model_for_kbit_training would upcast every
+        # other weight to fp32.)
         load_args["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=dtype)
+            bnb_4bit_compute_dtype=dtype,
+            llm_int8_skip_modules=["vision_model", "visual", "vision_tower", "connector", "multi_modal_projector",
+                                   "lm_head"])
     model = AutoModelForImageTextToText.from_pretrained(spec.base_model_path, **load_args)
-    if spec.qlora:
-        from peft import prepare_model_for_kbit_training
-
-        model = prepare_model_for_kbit_training(model)
+    if stop():
+        return None
     cache = job_dir / "cache"
-    train = load_dataset(Path(spec.train_file), spec.max_image_side, cache)
-    valid = load_dataset(Path(spec.validation_file), spec.max_image_side, cache) if spec.validation_file else None
+    train = load_dataset(Path(spec.train_file), cache)
+    valid = load_dataset(Path(spec.validation_file), cache) if spec.validation_file else None
+    if stop():
+        return None
     protocol.append_event(job_dir, "message", f"{len(train)} training examples"
                           + (f", {len(valid)} validation examples" if valid is not None else ""))
 
@@ -198,6 +229,12 @@ def _train(job_dir: Path, spec: TrainSpec, stop: _Stop) -> dict[str, Any] | None
             if stop():
                 control.should_training_stop = True
                 control.should_save = False
+                control.should_evaluate = False
+
+        def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if stop():  # the default flow asks for the epoch's evaluation and checkpoint: not when stopping
+                control.should_save = False
+                control.should_evaluate = False
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
@@ -232,7 +269,7 @@ def _train(job_dir: Path, spec: TrainSpec, stop: _Stop) -> dict[str, Any] | None
         "device": device.describe(), "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "versions": _versions(),
     }
-    (adapter / protocol.MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    write_atomic(adapter / protocol.MANIFEST, json.dumps(manifest, indent=2))
     protocol.append_event(job_dir, "message", f"Adapter saved to {adapter}")
     return {"adapter": str(adapter), "trained_tokens": tokens, "metrics": metrics}
 

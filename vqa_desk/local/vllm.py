@@ -13,6 +13,8 @@ from pathlib import Path
 from vqa_desk.local.environment import LocalUnavailable
 from vqa_desk.local.inference import adapter_manifest
 
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
 
 def serve_command(base_model: str, adapters: dict[str, Path], *, port: int = 8000, max_lora_rank: int = 16,
                   host: str = "127.0.0.1") -> list[str]:
@@ -20,7 +22,9 @@ def serve_command(base_model: str, adapters: dict[str, Path], *, port: int = 800
     cmd = ["vllm", "serve", base_model, "--host", host, "--port", str(port)]
     if adapters:
         ranks = [int(adapter_manifest(p).get("hyperparameters", {}).get("lora_r", 16)) for p in adapters.values()]
-        cmd += ["--enable-lora", "--max-lora-rank", str(max(max_lora_rank, *ranks)), "--lora-modules",
+        wanted = max(max_lora_rank, *ranks)
+        rank = next((r for r in VLLM_LORA_RANKS if r >= wanted), wanted)  # vLLM takes only these values
+        cmd += ["--enable-lora", "--max-lora-rank", str(rank), "--lora-modules",
                 *(f"{name}={path}" for name, path in adapters.items())]
     return cmd
 

@@ -252,6 +252,8 @@ class Engine:
             raise bad_request("Invalid 'seed': an integer from 0 to 2147483647.", param="seed", code="invalid_value")
         metadata = _metadata(body.get("metadata"))
         requested = _hyperparameters(body, local=local is not None)
+        if requested.get("qlora"):
+            _check_qlora()
         integrations = body.get("integrations")
         if integrations:
             raise bad_request("The sandbox does not support integrations.", param="integrations",
@@ -290,9 +292,12 @@ class Engine:
         Raises 400 with what to do when it names one that cannot be used here (extra missing, weights absent)."""
         from vqa_desk.local import environment
 
-        if not self.settings.local or model in self._base or self.store.get("model", model) is not None:
+        if not self.settings.local or model in self._base:
             return None
-        if model.startswith("ft:"):
+        registered = self.store.extra("model", model)
+        if registered is not None and "local" not in registered:
+            return None  # a sandbox fine-tune: the sandbox trains it further
+        if registered is not None or model.startswith("ft:"):
             raise APIError(400, f"Model {model} cannot be fine-tuned again here; start a new job from its base model.",
                            param="model", code="model_not_available")
         if not environment.looks_like_base_model(model):
@@ -437,8 +442,10 @@ class Engine:
             try:
                 if adapter is not None and not Path(adapter).is_dir():
                     raise LocalUnavailable(f"The adapter of {name} is gone from {adapter}.")
-                while len(self._local_models) >= max(1, self.settings.local_models_loaded):
-                    self._local_models.popitem(last=False)  # free the device first: models may take GBs
+                if len(self._local_models) >= max(1, self.settings.local_models_loaded):
+                    while len(self._local_models) >= max(1, self.settings.local_models_loaded):
+                        self._local_models.popitem(last=False)  # free the device first: models may take GBs
+                    _free_device_memory()
                 model = LocalVLM(None, Path(adapter)) if adapter else LocalVLM(name)
             except LocalUnavailable as exc:
                 raise APIError(404, str(exc), param="model", code="model_not_found") from None
@@ -450,6 +457,10 @@ class Engine:
         from vqa_desk.local.messages import MessageError
 
         request = chat.parse_chat_request(body)
+        if request.response_format is not None and request.response_format.get("type") != "text":
+            raise bad_request("Local models answer in plain text; structured output (a JSON judge) is not supported. "
+                              "Use sandbox-ocr or an LLM provider as the judge.", param="response_format",
+                              code="invalid_value")
         model = self._local_model(request.model)
         limit = body.get("max_completion_tokens") or body.get("max_tokens") or 64
         try:
@@ -552,3 +563,31 @@ def _local_hyperparameters(hp: dict[str, Any], where: str) -> dict[str, Any]:
                               param=f"{where}.{key}", code="invalid_value")
         out[key] = kind(value)
     return out
+
+
+def _check_qlora() -> None:
+    """QLoRA needs an NVIDIA GPU and bitsandbytes: say so when the job is created, not after it was queued."""
+    import importlib.util
+
+    from vqa_desk.local.environment import detect_device
+
+    if detect_device().kind != "cuda":
+        raise bad_request("QLoRA (4-bit base weights) needs an NVIDIA GPU (CUDA); turn it off to train here.",
+                          param="method.supervised.hyperparameters.qlora", code="invalid_value")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise bad_request("QLoRA needs bitsandbytes: pip install 'vqa-desk[local,qlora]'.",
+                          param="method.supervised.hyperparameters.qlora", code="invalid_value")
+
+
+def _free_device_memory() -> None:
+    """Give an evicted model's GPU memory back now, not whenever the allocator gets to it."""
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass

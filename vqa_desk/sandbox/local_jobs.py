@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("vqa_desk.sandbox")
 
 POLL_S = 0.5
-STOP_GRACE_S = 30.0  # after a cancel, how long the process may take to stop at its next step before SIGTERM
+STOP_GRACE_S = 30.0  # after a cancel: the wait for the next step before SIGTERM, and again before SIGKILL
+AUTO_BATCH_SIZE = 4  # 'auto' for a local job: what the memory estimates assume (OpenAI's rule gives up to 16)
 
 
 def local_model_name(base: str, suffix: str | None, job_id: str) -> str:
@@ -60,11 +61,14 @@ class LocalJobRunner(QueueRunner):
         for param in ("training_file", "validation_file"):
             file_id = job.get(param)
             if file_id:
+                engine.event(job_id, f"Validating {param.replace('_', ' ')}: {file_id}")
                 report = (engine.store.extra("file", file_id) or {}).get("validation") or {}
                 if not report.get("ok"):
                     engine.fail_job(job_id, "invalid_file", " ".join(report.get("errors", [])) or
                                     f"The {param.replace('_', ' ')} {file_id} no longer exists.", param)
                     return
+                for warning in report.get("warnings", []):
+                    engine.event(job_id, f"{param.replace('_', ' ').capitalize()}: {warning}", level="warn")
         engine.event(job_id, "Files validated, moving job to queued state")
         if engine.set_job_status(job_id, "queued", only_from=("validating_files",)):
             self._queue.put(job_id)
@@ -105,8 +109,10 @@ class LocalJobRunner(QueueRunner):
         proc: subprocess.Popen[bytes] | None = None
         if state.get("status") in protocol.TERMINAL:
             pass  # it finished while no server watched: report the result below
-        elif protocol.process_alive(state.get("pid"), folder):
+        elif protocol.process_alive(state.get("pid"), folder, state.get("create_time")):
             engine.event(job_id, f"Re-attached to the training process (pid {state['pid']})")
+        elif self._cancel.setdefault(job_id, threading.Event()).is_set() or engine.job(job_id)["status"] in TERMINAL:
+            return  # cancelled before its process started
         else:
             resume = (folder / protocol.SPEC).exists()
             spec = self._spec(job_id, job, resume=resume)
@@ -116,8 +122,8 @@ class LocalJobRunner(QueueRunner):
                              + (checkpoint.name if checkpoint else "the beginning"), level="warn")
                 (folder / protocol.CANCEL).unlink(missing_ok=True)
             protocol.write_spec(folder, spec)
+            protocol.write_state(folder, status="starting", pid=None)  # before the process writes its own
             proc = self._spawn(folder)
-            protocol.write_state(folder, status="starting", pid=proc.pid)
         if engine.set_job_status(job_id, "running", only_from=("queued", "validating_files")):
             engine.event(job_id, "Fine-tuning job started")
         self._follow(job_id, folder, proc)
@@ -134,7 +140,7 @@ class LocalJobRunner(QueueRunner):
             base_model=job["model"], base_model_path=local["base_model_path"], train_file=str(train),
             validation_file=str(engine.store.file_path(job["validation_file"])) if job.get("validation_file")
             else None, model_name=local_model_name(job["model"], extra.get("suffix"), job_id),
-            n_epochs=hp["n_epochs"], batch_size=min(hp["batch_size"], 16), seed=int(job["seed"]),
+            n_epochs=hp["n_epochs"], batch_size=AUTO_BATCH_SIZE, seed=int(job["seed"]),
             learning_rate=2e-4 * hp["learning_rate_multiplier"], export_sha256=sha256_of(train), resume=resume)
         for key in protocol.LOCAL_HYPERPARAMETERS:
             if key in requested:
@@ -164,15 +170,18 @@ class LocalJobRunner(QueueRunner):
             if self._stop.is_set():
                 return  # the server stops; training goes on and the next server re-attaches
             state = protocol.read_state(folder)
-            alive = proc.poll() is None if proc is not None else protocol.process_alive(state.get("pid"), folder)
+            alive = proc.poll() is None if proc is not None else \
+                protocol.process_alive(state.get("pid"), folder, state.get("create_time"))
             if not alive:
                 break
             if cancel.is_set() and not self._stop.is_set():
                 if cancel_at is None:
                     cancel_at = time.monotonic()
                     protocol.request_cancel(folder)
+                elif time.monotonic() - cancel_at > 2 * STOP_GRACE_S:
+                    _terminate(proc, state.get("pid"), signal.SIGKILL)  # a hung process must not block the queue
                 elif time.monotonic() - cancel_at > STOP_GRACE_S:
-                    _terminate(proc, state.get("pid"))
+                    _terminate(proc, state.get("pid"), signal.SIGTERM)
             cancel.wait(POLL_S) if not cancel.is_set() else time.sleep(POLL_S)
         self._relay(job_id, folder)
         self._finish(job_id, folder, proc)
@@ -184,17 +193,25 @@ class LocalJobRunner(QueueRunner):
         events, new_offset = protocol.read_events(folder, offset)
         if not events:
             return
-        name = local_model_name(engine.job(job_id)["model"], (engine.store.extra("job", job_id) or {}).get("suffix"),
-                                job_id)
+        extra = engine.store.extra("job", job_id) or {}
+        name = local_model_name(engine.job(job_id)["model"], extra.get("suffix"), job_id)
+        # A process resumed from a checkpoint trains the steps after it again: each step is reported once.
+        reported = dict(extra.get("reported_steps") or {})
         for e in events:
             data = e.get("data") or {}
+            if e.get("type") == "metrics" and "step" in data:
+                kind = "valid" if "valid_loss" in data else "train"
+                if int(data["step"]) <= int(reported.get(kind, 0)):
+                    continue
+                reported[kind] = int(data["step"])
             if e.get("type") == "checkpoint" and "path" in data:
                 self._checkpoint(job_id, f"{name}:ckpt-step-{data['step']}", data)
             else:
                 engine.event(job_id, str(e.get("message", "")), level=str(e.get("level", "info")),
                              type="metrics" if e.get("type") == "metrics" else "message",
                              data=data if e.get("type") == "metrics" else None)
-        engine.store.update("job", job_id, lambda _d, extra: extra.update(events_offset=new_offset))
+        engine.store.update("job", job_id, lambda _d, extra: extra.update(events_offset=new_offset,
+                                                                         reported_steps=reported))
 
     def _checkpoint(self, job_id: str, name: str, data: dict[str, Any]) -> None:
         from vqa_desk.sandbox.store import new_id
@@ -211,6 +228,18 @@ class LocalJobRunner(QueueRunner):
         engine.store.put("checkpoint_model", {"id": name}, parent=job_id,
                          extra={"local": {"adapter": data["path"]}, "job": job_id, "base": base})
         engine.event(job_id, f"Checkpoint created at step {data['step']}")
+        self._prune_checkpoints(job_id)
+
+    def _prune_checkpoints(self, job_id: str) -> None:
+        """Forget checkpoints the trainer rotated away (it keeps the last three, as OpenAI does)."""
+        store = self.engine.store
+        listed, _ = store.page("checkpoint", parent=job_id, limit=1000)
+        for checkpoint in listed:
+            name = checkpoint["fine_tuned_model_checkpoint"]
+            adapter = ((store.extra("checkpoint_model", name) or {}).get("local") or {}).get("adapter")
+            if adapter and not Path(adapter).is_dir():
+                store.delete("checkpoint", checkpoint["id"])
+                store.delete("checkpoint_model", name)
 
     def _finish(self, job_id: str, folder: Path, proc: subprocess.Popen[bytes] | None) -> None:
         engine = self.engine
@@ -243,17 +272,17 @@ class LocalJobRunner(QueueRunner):
                             + f"; see {folder / protocol.LOG}.")
 
 
-def _terminate(proc: subprocess.Popen[bytes] | None, pid: int | None) -> None:
-    """SIGTERM to the training process's group (its dataloader workers too); where there are no process
-    groups (Windows), to the process."""
+def _terminate(proc: subprocess.Popen[bytes] | None, pid: int | None, sig: int = signal.SIGTERM) -> None:
+    """A signal to the training process's group (its dataloader workers too); where there are no process
+    groups (Windows), the process is terminated."""
     target = proc.pid if proc is not None else pid
     if not target:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
         if hasattr(os, "killpg"):
-            os.killpg(os.getpgid(target), signal.SIGTERM)
-        else:
-            os.kill(target, signal.SIGTERM)
+            os.killpg(os.getpgid(target), sig)
+        elif proc is not None:
+            proc.terminate()
 
 
 def result_csv(folder: Path) -> bytes:
