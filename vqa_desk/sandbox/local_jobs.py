@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import logging
 import os
 import signal
 import subprocess
@@ -24,13 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from vqa_desk.core.formats import sha256_of
 from vqa_desk.local import protocol
-from vqa_desk.sandbox.runner import QueueRunner
-from vqa_desk.sandbox.training import RESULT_COLUMNS, TERMINAL, JobFailed, resolve_hyperparameters
+from vqa_desk.sandbox.training import (
+    RESULT_COLUMNS,
+    TERMINAL,
+    JobCancelled,
+    JobFailed,
+    JobRunner,
+    resolve_hyperparameters,
+)
 
 if TYPE_CHECKING:
     from vqa_desk.sandbox.engine import Engine
-
-log = logging.getLogger("vqa_desk.sandbox")
 
 POLL_S = 0.5
 STOP_GRACE_S = 30.0  # after a cancel: the wait for the next step before SIGTERM, and again before SIGKILL
@@ -42,36 +45,17 @@ def local_model_name(base: str, suffix: str | None, job_id: str) -> str:
     return f"ft:{short}:local:{suffix or ''}:{job_id.removeprefix('ftjob-')}"
 
 
-class LocalJobRunner(QueueRunner):
+class LocalJobRunner(JobRunner):
+    """The sandbox's job runner (validation, queue, cancel events), training in a process of its own."""
+
     thread_name = "local-jobs"
 
     def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
         self.root = engine.store.state_dir / "local-jobs"
-        self.start()
+        super().__init__(engine)
 
     def job_dir(self, job_id: str) -> Path:
         return self.root / job_id
-
-    def submit(self, job_id: str) -> None:
-        """A new job: its files were validated at upload; queue it."""
-        engine = self.engine
-        self._cancel[job_id] = threading.Event()
-        job = engine.job(job_id)
-        for param in ("training_file", "validation_file"):
-            file_id = job.get(param)
-            if file_id:
-                engine.event(job_id, f"Validating {param.replace('_', ' ')}: {file_id}")
-                report = (engine.store.extra("file", file_id) or {}).get("validation") or {}
-                if not report.get("ok"):
-                    engine.fail_job(job_id, "invalid_file", " ".join(report.get("errors", [])) or
-                                    f"The {param.replace('_', ' ')} {file_id} no longer exists.", param)
-                    return
-                for warning in report.get("warnings", []):
-                    engine.event(job_id, f"{param.replace('_', ' ').capitalize()}: {warning}", level="warn")
-        engine.event(job_id, "Files validated, moving job to queued state")
-        if engine.set_job_status(job_id, "queued", only_from=("validating_files",)):
-            self._queue.put(job_id)
 
     def resume(self, job_id: str) -> None:
         """A job a previous server left unfinished: re-attach to its process, or start it again."""
@@ -81,23 +65,7 @@ class LocalJobRunner(QueueRunner):
     def cancel(self, job_id: str) -> None:
         if self.job_dir(job_id).exists():
             protocol.request_cancel(self.job_dir(job_id))
-        event = self._cancel.get(job_id)
-        if event is not None:
-            event.set()
-
-    # ----- the loop -----------------------------------------------------------------------------------
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            job_id = self._queue.get()
-            if job_id is None:
-                return
-            try:
-                self._run(job_id)
-            except JobFailed as exc:
-                self.engine.fail_job(job_id, exc.code, exc.message, exc.param)
-            except Exception as exc:
-                log.exception("local fine-tuning job %s failed", job_id)
-                self.engine.fail_job(job_id, "server_error", f"The local trainer failed ({exc}).")
+        super().cancel(job_id)
 
     def _run(self, job_id: str) -> None:
         engine = self.engine
@@ -246,8 +214,7 @@ class LocalJobRunner(QueueRunner):
         job = engine.job(job_id)
         state = protocol.read_state(folder)
         if job["status"] == "cancelled":
-            engine.event(job_id, "Fine-tuning job cancelled")
-            return
+            raise JobCancelled
         status = state.get("status")
         if status == "succeeded":
             extra = engine.store.extra("job", job_id) or {}
@@ -261,7 +228,7 @@ class LocalJobRunner(QueueRunner):
             engine.event(job_id, "The job has successfully completed")
         elif status == "cancelled":  # stopped through its folder (another server, or by hand)
             engine.update_job(job_id, lambda d: d.update(status="cancelled", finished_at=int(time.time())))
-            engine.event(job_id, "Fine-tuning job cancelled")
+            raise JobCancelled
         elif status == "failed":
             raise JobFailed("training_failed",
                             f"{state.get('error') or 'Training failed'} (log: {folder / protocol.LOG})")
