@@ -67,3 +67,7 @@ def test_local_training_from_the_panel(win, qtbot: QtBot, tiny_model: Path, tmp_
     qtbot.waitUntil(lambda: (out / "config.json").exists() or bool(errors), timeout=60_000)
     assert not errors
     assert (out / "config.json").exists() and not (out / "adapter_config.json").exists()
+    # vLLM is not installed here: the app says so, with the command it would run.
+    assert panel.vllm_button.isEnabled() and not win.serve_with_vllm(record.fine_tuned_model)
+    shown = win._errors[-1].text()
+    assert "vLLM is not installed" in shown and f"--lora-modules {record.fine_tuned_model}=" in shown

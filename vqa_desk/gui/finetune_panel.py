@@ -49,6 +49,7 @@ class FineTunePanel(QWidget):
     key_entered = Signal(str, str)  # provider name, key
     device_check_requested = Signal()  # the Local section wants to know the device (detected on a worker)
     merge_requested = Signal(str)  # a local fine-tuned model to merge into a standalone model folder
+    vllm_requested = Signal(str)  # a local fine-tuned model to serve with vLLM
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,13 +197,18 @@ class FineTunePanel(QWidget):
         self.max_side = QSpinBox()
         self.max_side.setRange(0, 4096)
         self.max_side.setSingleStep(64)
-        self.max_side.setSpecialValueText("as exported")
+        self.max_side.setSpecialValueText("the model's default")
         self.qlora = QCheckBox("QLoRA: 4-bit base weights (NVIDIA GPUs)")
         self.merge_button = QPushButton("Merge adapter…")
         self.merge_button.setToolTip("Write the selected job's base model + adapter as one model folder (for "
                                      "servers without LoRA support)")
         self.merge_button.setEnabled(False)
         self.merge_button.clicked.connect(self._merge_clicked)
+        self.vllm_button = QPushButton("Serve with vLLM")
+        self.vllm_button.setToolTip("Start vLLM (Linux, NVIDIA GPU, pip install vllm) serving the selected job's "
+                                   "adapter OpenAI-style; without it the app serves local models itself")
+        self.vllm_button.setEnabled(False)
+        self.vllm_button.clicked.connect(self._vllm_clicked)
         for widget in (self.qlora,):
             widget.toggled.connect(self._update_memory)
         self.batch_size.valueChanged.connect(self._update_memory)
@@ -219,7 +225,10 @@ class FineTunePanel(QWidget):
         form.addRow("Learning rate:", self.local_lr)
         form.addRow("Max image side:", self.max_side)
         form.addRow("", self.qlora)
-        form.addRow("", self.merge_button)
+        actions = QHBoxLayout()
+        actions.addWidget(self.merge_button)
+        actions.addWidget(self.vllm_button)
+        form.addRow("", actions)
         box.setVisible(False)
         return box
 
@@ -260,12 +269,20 @@ class FineTunePanel(QWidget):
         if name:
             self.model.setText(name)
 
-    def _merge_clicked(self) -> None:
+    def _shown_model(self) -> str | None:
         if self._session is None or self.shown_job is None:
-            return
-        record = finetune.job(self._session.ws, self.shown_job)
-        if record.fine_tuned_model:
-            self.merge_requested.emit(record.fine_tuned_model)
+            return None
+        return finetune.job(self._session.ws, self.shown_job).fine_tuned_model
+
+    def _merge_clicked(self) -> None:
+        model = self._shown_model()
+        if model:
+            self.merge_requested.emit(model)
+
+    def _vllm_clicked(self) -> None:
+        model = self._shown_model()
+        if model:
+            self.vllm_requested.emit(model)
 
     def local_hyperparameters(self) -> dict[str, object]:
         values: dict[str, object] = {"learning_rate": self.local_lr.value(), "lora_r": self.lora_r.value(),
@@ -392,7 +409,9 @@ class FineTunePanel(QWidget):
             text += f"<br><span style='color:#b71c1c'>{j.error}</span>"
         self.status.setText(text)
         self.cancel_button.setEnabled(not j.finished and j.job_id is not None)
-        self.merge_button.setEnabled(j.status == "succeeded" and ":local:" in (j.fine_tuned_model or ""))
+        local_model = j.status == "succeeded" and ":local:" in (j.fine_tuned_model or "")
+        self.merge_button.setEnabled(local_model)
+        self.vllm_button.setEnabled(local_model)
         self.events.setPlainText("\n".join(f"[{e.level}] {e.message}" for e in finetune.events(self._session.ws,
                                                                                                 record_id)))
         points = finetune.metrics(self._session.ws, record_id)

@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self.finetune_panel.key_entered.connect(self._store_key)
         self.finetune_panel.device_check_requested.connect(self.check_local_device)
         self.finetune_panel.merge_requested.connect(self._ask_merge)
+        self.finetune_panel.vllm_requested.connect(self.serve_with_vllm)
         self.finetune_panel.export_requested.connect(
             lambda folder: self.run_export(self.export_panel.options(), folder))
         self.export_panel.cancel_requested.connect(
@@ -517,6 +518,26 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Merging {model} …")
         self.pool.start(worker)
         return worker
+
+    def serve_with_vllm(self, model: str) -> bool:
+        """Start vLLM serving a local fine-tune (one base model + its adapter) on port 8000."""
+        from vqa_desk.core.errors import VQADeskError
+        from vqa_desk.core.paths import data_dir
+        from vqa_desk.local import vllm
+        from vqa_desk.local.inference import adapter_manifest
+        from vqa_desk.local.protocol import find_adapter
+
+        try:
+            adapter = find_adapter(model, data_dir() / "local")
+            manifest = adapter_manifest(adapter)
+            cmd = vllm.serve_command(str(manifest.get("base_model_path") or manifest["base_model"]), {model: adapter})
+            proc = vllm.start(cmd, data_dir() / "local" / "vllm.log")
+        except (VQADeskError, FileNotFoundError, KeyError) as exc:
+            self.show_error("Serve with vLLM", str(exc))
+            return False
+        self.statusBar().showMessage(f"vLLM started (pid {proc.pid}) on http://127.0.0.1:8000/v1 — add it as a "
+                                     "'compatible' provider profile to evaluate through it.", 30_000)
+        return True
 
     def _store_key(self, name: str, key: str) -> None:
         try:
