@@ -67,6 +67,26 @@ def test_keys_override_the_selected_models_rating(win, qtbot: QtBot) -> None:
     assert review.current_qa() == qa_id  # the selection survives the reload
 
 
+def test_an_override_under_a_rating_filter_takes_the_answer_out_of_view(win, qtbot: QtBot) -> None:
+    review = win.review
+    review.rating_box.setCurrentIndex(review.rating_box.findData("Very Similar"))
+    shown = review.model.rowCount()
+    charts_before = review.chart_stats
+    review.table.setFocus()
+    review.table.selectRow(0)
+    qa_id = review.current_qa()
+    qtbot.keyClick(review.table, Qt.Key.Key_4)  # Incorrect: no longer Very Similar
+    assert review.model.rowCount() == shown - 1
+    assert qa_id not in {r["qa_id"] for r in review.model.rows}
+    assert review.chart_stats != charts_before
+    review.rating_box.setCurrentIndex(0)  # without a filter the row stays, re-rated in place
+    review.select_qa(qa_id)
+    qtbot.keyClick(review.table, Qt.Key.Key_1)
+    assert review.current_qa() == qa_id
+    row = next(r for r in review.model.rows if r["qa_id"] == qa_id)
+    assert row["by_run"][review.model_box.currentData()].rating == "Very Similar"
+
+
 def test_fix_label_goes_through_the_undo_stack_and_history(win) -> None:
     review = win.review
     row = next(r for r in review.model.rows if r["qtype"] == "title")

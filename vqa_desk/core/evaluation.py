@@ -103,15 +103,21 @@ def answered(ws: Workspace, run_id: int) -> set[int]:
     return {qa for (qa,) in ws.connection.execute("SELECT qa FROM predictions WHERE run = ?", (run_id,))}
 
 
-def prediction_rows(ws: Workspace, run_ids: Iterable[int] | None = None) -> list[PredictionRow]:
+def prediction_rows(ws: Workspace, run_ids: Iterable[int] | None = None, *,
+                    prediction_ids: Iterable[int] | None = None) -> list[PredictionRow]:
+    """Predictions with their question and current label: of ``run_ids`` (default all), or just ``prediction_ids``."""
     sql = ("SELECT p.id, r.id, r.name, r.model, q.id, q.image, i.image_id, q.question, q.qtype, q.answer, "
            "q.original_answer, p.answer FROM predictions p JOIN eval_runs r ON r.id = p.run "
            "JOIN qa q ON q.id = p.qa JOIN images i ON i.id = q.image")
+    where: list[str] = []
     args: list[Any] = []
-    ids = list(run_ids) if run_ids is not None else None
-    if ids is not None:
-        sql += f" WHERE r.id IN ({','.join('?' * len(ids))})"
-        args = ids
+    for column, values in (("r.id", run_ids), ("p.id", prediction_ids)):
+        if values is not None:
+            wanted = list(values)
+            where.append(f"{column} IN ({','.join('?' * len(wanted))})")
+            args += wanted
+    if where:
+        sql += " WHERE " + " AND ".join(where)
     return [PredictionRow(*row) for row in ws.connection.execute(sql + " ORDER BY r.id, q.id", args)]
 
 

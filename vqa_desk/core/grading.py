@@ -569,15 +569,17 @@ def graded_rows(ws: Workspace, *, judge: str = "heuristic", run_ids: Iterable[in
                 prediction_ids: Iterable[int] | None = None) -> list[GradedRow]:
     """Every prediction (of ``run_ids``, or just ``prediction_ids``) with its grades against the current label."""
     grader = judge_name(judge)
-    rows = evaluation.prediction_rows(ws, run_ids)
-    if prediction_ids is not None:
-        wanted = set(prediction_ids)
-        rows = [r for r in rows if r.id in wanted]
+    wanted = list(prediction_ids) if prediction_ids is not None else None
+    rows = evaluation.prediction_rows(ws, run_ids, prediction_ids=wanted)  # a few: no full scan (Review's keys)
     stored: dict[int, tuple[str | None, str, str, bool]] = {}  # rating, reason, truth, answer newer than grade
     if grader != HEURISTIC:
-        for pid, rating, reason, truth, graded_at, predicted_at in ws.connection.execute(
-                "SELECT g.prediction, g.rating, g.reason, g.truth, g.created_at, p.created_at FROM grades g "
-                "JOIN predictions p ON p.id = g.prediction WHERE g.grader = ?", (grader,)):
+        sql = ("SELECT g.prediction, g.rating, g.reason, g.truth, g.created_at, p.created_at FROM grades g "
+               "JOIN predictions p ON p.id = g.prediction WHERE g.grader = ?")
+        args: list[Any] = [grader]
+        if wanted is not None:
+            sql += f" AND g.prediction IN ({','.join('?' * len(wanted))})"
+            args += wanted
+        for pid, rating, reason, truth, graded_at, predicted_at in ws.connection.execute(sql, args):
             stored[pid] = (rating, reason or "", truth, predicted_at > graded_at)
     overrides = _current_overrides(ws)
     out = []

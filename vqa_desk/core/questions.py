@@ -7,6 +7,7 @@ our per-type figures can be compared with its charts.
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
 
@@ -42,6 +43,7 @@ def normalize_question(question: str) -> str:
     return text.rstrip(" ?.!")
 
 
+@functools.lru_cache(maxsize=4096)  # OCR-VQA asks a handful of templates over and over
 def question_type(question: str) -> QuestionType:
     """Classify one question; anything unrecognised is OTHER, never an error."""
     text = normalize_question(question)

@@ -67,6 +67,7 @@ class ReviewModel(QAbstractTableModel):
         self.rows: list[dict[str, Any]] = []  # qa_id, image_pk, question, qtype, truth, by_run {name: GradedRow}
         self._icons: dict[int, QPixmap] = {}
         self._all: list[dict[str, Any]] = []
+        self._by_qa: dict[int, dict[str, Any]] = {}
         loader.ready.connect(self._thumb)
 
     def load(self, graded: list[grading.GradedRow]) -> None:
@@ -84,9 +85,21 @@ class ReviewModel(QAbstractTableModel):
                                              "by_run": {}})
             row["by_run"][p.run_name] = g
         self.runs = runs
+        self._by_qa = by_qa
         self._all = list(by_qa.values())
         self.rows = list(self._all)
         self.endResetModel()
+
+    def replace_graded(self, g: grading.GradedRow) -> None:
+        """Put a re-read prediction in place (after an override) without rebuilding the table."""
+        row = self._by_qa.get(g.qa_id)
+        if row is None or g.run_name not in row["by_run"]:
+            return
+        row["by_run"][g.run_name] = g
+        for i, shown in enumerate(self.rows):
+            if shown is row:
+                self.dataChanged.emit(self.index(i, 0), self.index(i, self.columnCount() - 1))
+                break
 
     def set_visible(self, keep: list[dict[str, Any]]) -> None:
         self.beginResetModel()
@@ -390,7 +403,24 @@ class ReviewPanel(QWidget):
             return
         g = row["by_run"][run]
         grading.override(self._session.ws, g.id, grading.RATINGS[key - 1], who=_who())
-        self.reload()
+        self.refresh_predictions([g.id])
+
+    def refresh_predictions(self, ids: list[int]) -> None:
+        """Re-read just these predictions' grades (an override changes one rating, not the labels), then the
+        flips and the charts: a curator rating answer after answer never waits for a full reload."""
+        if self._session is None:
+            return
+        current = self.current_qa()
+        for g in grading.graded_rows(self._session.ws, judge=self.judge, prediction_ids=ids):
+            self.model.replace_graded(g)
+        graded = [g for row in self.model.all_rows for g in row["by_run"].values()]
+        self.flipset = grading.flips_for(graded) if graded else None
+        if self.rating_box.currentData() or self.flips_box.isChecked():
+            self.apply_filters()  # the rating may move the row in or out of view
+            if current is not None:
+                self.select_qa(current)
+        else:
+            self._update_charts(self.model.rows)  # the same rows stay; the table was updated in place
 
     def _fix_clicked(self) -> None:
         row = self.current_row()

@@ -1,0 +1,63 @@
+"""The Review pane on a large evaluation: opening it, and a curator's rating key (1-4) on one answer.
+
+Builds a synthetic workspace (N test covers, ~5 questions each) with two model runs, opens the Review pane
+offscreen, then times the full reload and one override (which re-reads only that prediction).
+
+    .venv/bin/python bench/bench_review.py [--covers 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tools.synthetic_ocrvqa import synthetic_workspace
+from vqa_desk.core import evaluation
+from vqa_desk.core.workspace import Workspace
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--covers", type=int, default=4000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = synthetic_workspace(Path(tmp) / "big.vqadesk", train=10, validation=10, test=args.covers)
+        with Workspace.open(path) as ws:
+            qa = list(ws.connection.execute(
+                "SELECT q.id, q.answer FROM qa q JOIN images i ON i.id = q.image WHERE i.split = 'test'"))
+            for model, wrong_every in (("base-model", 3), ("ft:base-model:org::x", 7)):
+                run = evaluation.get_or_create_run(ws, provider="openai", model=model)
+                evaluation.add_predictions(ws, run.id, [(q, a if i % wrong_every else "wrong", None)
+                                                        for i, (q, a) in enumerate(qa)])
+        from vqa_desk.gui.app import application
+        from vqa_desk.gui.main_window import MainWindow
+
+        app = application()
+        win = MainWindow()
+        win.open_workspace(path)
+        review = win.review
+        t0 = time.perf_counter()
+        review.reload()
+        reload_s = time.perf_counter() - t0
+        review.table.selectRow(0)
+        times = []
+        for key in (4, 1, 2, 3, 4):
+            t0 = time.perf_counter()
+            review.override_selected(key)
+            times.append(time.perf_counter() - t0)
+        print(f"{len(qa) * 2:,} predictions ({len(qa):,} questions x 2 models)")
+        print(f"  full reload {reload_s * 1000:.0f} ms; one override (rating key) median "
+              f"{sorted(times)[len(times) // 2] * 1000:.0f} ms")
+        win.close()
+        app.processEvents()
+
+
+if __name__ == "__main__":
+    main()
