@@ -1,7 +1,7 @@
-"""The Review pane on a large evaluation: opening it, and a curator's rating key (1-4) on one answer.
+"""The Review pane on a large evaluation: opening it, a curator's rating key (1-4), a label fix.
 
 Builds a synthetic workspace (N test covers, ~5 questions each) with two model runs, opens the Review pane
-offscreen, then times the full reload and one override (which re-reads only that prediction).
+offscreen, then times the full reload, one override and one label fix (each re-reads only what it changed).
 
     .venv/bin/python bench/bench_review.py [--covers 4000]
 """
@@ -52,9 +52,15 @@ def main() -> None:
             t0 = time.perf_counter()
             review.override_selected(key)
             times.append(time.perf_counter() - t0)
+        fixes = []
+        for qa_id, answer in qa[:5]:
+            t0 = time.perf_counter()
+            win.push_answers([(qa_id, answer, answer + " (fixed)")], "bench: fix a label")
+            fixes.append(time.perf_counter() - t0)
         print(f"{len(qa) * 2:,} predictions ({len(qa):,} questions x 2 models)")
         print(f"  full reload {reload_s * 1000:.0f} ms; one override (rating key) median "
-              f"{sorted(times)[len(times) // 2] * 1000:.0f} ms")
+              f"{sorted(times)[len(times) // 2] * 1000:.0f} ms; one label fix median "
+              f"{sorted(fixes)[len(fixes) // 2] * 1000:.0f} ms")
         win.close()
         app.processEvents()
 

@@ -99,6 +99,29 @@ def test_fix_label_goes_through_the_undo_stack_and_history(win) -> None:
     assert fixed["truth"] == "A Better Title"  # the pane re-graded against the new label
     win.undo_stack.undo()
     assert win.session.ws.qa(row["qa_id"]).answer == row["truth"]
+    restored = next(r for r in review.model.all_rows if r["qa_id"] == row["qa_id"])
+    assert restored["truth"] == row["truth"]
+    assert all(g.prediction.truth == row["truth"] for g in restored["by_run"].values())  # re-graded again
+
+
+def test_a_label_fixed_to_what_the_models_say_is_no_longer_a_suspect(win) -> None:
+    from vqa_desk.core import grading
+
+    review = win.review
+    ws = win.session.ws
+    genre = next(r for r in review.model.all_rows if r["qtype"] == "genre")
+    # Both models answer the same genre; make the label disagree, as a wrong label would.
+    answers = {g.prediction.answer for g in genre["by_run"].values()}
+    win.push_answers([(genre["qa_id"], genre["truth"], "Travel")], "test: a wrong label")
+    row = next(r for r in review.model.all_rows if r["qa_id"] == genre["qa_id"])
+    assert row["truth"] == "Travel" and all(not g.strict for g in row["by_run"].values())
+    expected = {s.qa_id for s in grading.label_suspects(ws, grading.graded_rows(ws, judge=review.judge))}
+    assert review.suspects == expected  # kept in step with a full recomputation
+    win.undo_stack.undo()
+    row = next(r for r in review.model.all_rows if r["qa_id"] == genre["qa_id"])
+    assert row["truth"] == genre["truth"] and answers
+    assert review.suspects == {s.qa_id for s in grading.label_suspects(ws, grading.graded_rows(ws,
+                                                                                              judge=review.judge))}
 
 
 def test_charts_follow_the_filters(win) -> None:

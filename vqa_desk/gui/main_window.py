@@ -605,7 +605,7 @@ class MainWindow(QMainWindow):
         if self.model is not None:
             self.model.covers_changed(pks)
         if self.review.model.all_rows:
-            self.review.reload()  # labels changed: grades are against the current label
+            self.review.refresh_covers(pks)  # labels changed: grades are against the current label
         if self.detail.pk in pks:
             self.detail.refresh_answers()
 

@@ -96,6 +96,7 @@ class ReviewModel(QAbstractTableModel):
         if row is None or g.run_name not in row["by_run"]:
             return
         row["by_run"][g.run_name] = g
+        row["truth"] = g.prediction.truth  # a label fixed in place
         for i, shown in enumerate(self.rows):
             if shown is row:
                 self.dataChanged.emit(self.index(i, 0), self.index(i, self.columnCount() - 1))
@@ -405,17 +406,32 @@ class ReviewPanel(QWidget):
         grading.override(self._session.ws, g.id, grading.RATINGS[key - 1], who=_who())
         self.refresh_predictions([g.id])
 
-    def refresh_predictions(self, ids: list[int]) -> None:
+    def refresh_covers(self, image_pks: list[int]) -> None:
+        """After labels of these covers changed: re-grade their predictions against the new labels and re-check
+        them as label suspects, without re-reading the whole evaluation."""
+        wanted = set(image_pks)
+        rows = [r for r in self.model.all_rows if r["image_pk"] in wanted]
+        if not rows or self._session is None:
+            return
+        qa_ids = {r["qa_id"] for r in rows}
+        fresh = grading.graded_rows(self._session.ws, judge=self.judge,
+                                    prediction_ids=[g.id for r in rows for g in r["by_run"].values()])
+        self.suspects = (self.suspects - qa_ids) | {s.qa_id for s in grading.label_suspects(self._session.ws, fresh)}
+        self.refresh_predictions([], fresh=fresh, refilter=self.suspects_box.isChecked())
+
+    def refresh_predictions(self, ids: list[int], *, fresh: list[grading.GradedRow] | None = None,
+                            refilter: bool = False) -> None:
         """Re-read just these predictions' grades (an override changes one rating, not the labels), then the
         flips and the charts: a curator rating answer after answer never waits for a full reload."""
         if self._session is None:
             return
         current = self.current_qa()
-        for g in grading.graded_rows(self._session.ws, judge=self.judge, prediction_ids=ids):
+        for g in fresh if fresh is not None else grading.graded_rows(self._session.ws, judge=self.judge,
+                                                                      prediction_ids=ids):
             self.model.replace_graded(g)
         graded = [g for row in self.model.all_rows for g in row["by_run"].values()]
         self.flipset = grading.flips_for(graded) if graded else None
-        if self.rating_box.currentData() or self.flips_box.isChecked():
+        if refilter or self.rating_box.currentData() or self.flips_box.isChecked():
             self.apply_filters()  # the rating may move the row in or out of view
             if current is not None:
                 self.select_qa(current)
