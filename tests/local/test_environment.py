@@ -85,11 +85,24 @@ def test_adapters_are_found_by_model_name_and_checkpoint(tmp_path: Path) -> None
     job = tmp_path / "local-jobs" / "ftjob-abc"
     adapter = _adapter(job / protocol.ADAPTER, "ft:m:local::abc", "org/m", 8)
     ckpt = _adapter(job / protocol.CHECKPOINTS / "checkpoint-6", "x", "org/m", 8)
+    with pytest.raises(FileNotFoundError):  # not marked complete: the process may have died writing it
+        protocol.find_adapter("ft:m:local::abc:ckpt-step-6", tmp_path)
+    protocol.mark_checkpoint_complete(ckpt)
     assert protocol.find_adapter("ft:m:local::abc", tmp_path) == adapter
     assert protocol.find_adapter("ft:m:local::abc:ckpt-step-6", tmp_path) == ckpt
     assert protocol.find_adapter(str(ckpt), tmp_path) == ckpt.resolve()
     with pytest.raises(FileNotFoundError, match="No local adapter named"):
         protocol.find_adapter("ft:other:local::zzz", tmp_path)
+
+
+def test_a_checkpoint_cut_short_by_a_crash_is_never_resumed_from(tmp_path: Path) -> None:
+    job = tmp_path / "ftjob-abc"
+    assert protocol.newest_checkpoint(job) is None
+    for step in (3, 6, 9):
+        _adapter(job / protocol.CHECKPOINTS / f"checkpoint-{step}", "x", "org/m", 8)
+    for step in (3, 6):
+        protocol.mark_checkpoint_complete(job / protocol.CHECKPOINTS / f"checkpoint-{step}")
+    assert protocol.newest_checkpoint(job) == job / protocol.CHECKPOINTS / "checkpoint-6"
 
 
 def test_the_vllm_command_serves_each_adapter_under_its_name(tmp_path: Path) -> None:

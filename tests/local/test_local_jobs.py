@@ -3,6 +3,7 @@ events as a sandbox job, checkpoints, cancel, re-attach after the server restart
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -180,6 +181,11 @@ def test_a_lost_training_process_restarts_from_its_newest_checkpoint(
         pid = protocol.read_state(job_dir)["pid"]
     os.killpg(os.getpgid(pid), signal.SIGKILL)  # the machine rebooted, say
     _wait_for(lambda: not protocol.process_alive(pid, job_dir), timeout=30)
+    newest = protocol.newest_checkpoint(job_dir)
+    assert newest is not None
+    cut_short = newest.with_name(f"checkpoint-{int(newest.name.split('-')[1]) + 1}")  # killed while saving
+    cut_short.mkdir()
+    shutil.copy(newest / "adapter_config.json", cut_short)
     with SandboxServer(step_delay=0, state_dir=state, local=True) as second, \
             openai.OpenAI(base_url=second.base_url, api_key=second.token, max_retries=0) as client:
         done = finetune.follow(ws, record.id, _profile(second), client, poll_seconds=0.2, timeout=300)
@@ -187,7 +193,7 @@ def test_a_lost_training_process_restarts_from_its_newest_checkpoint(
         messages = [e.message for e in finetune.events(opened, record.id)]
     assert done.status == "succeeded", done.error
     assert any(m.startswith("The training process had stopped; starting it again from checkpoint-") for m in messages)
-    assert any(m.startswith("Resuming from checkpoint-") for m in messages)
+    assert f"Resuming from {newest.name}" in messages
     steps = [m.split(":")[0] for m in messages if m.startswith("Step ") and "training loss" in m]
     assert len(steps) == len(set(steps)) == 12 * STEPS_PER_EPOCH  # the steps trained again are not reported twice
 

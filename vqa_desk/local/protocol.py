@@ -24,6 +24,7 @@ from vqa_desk.core.fsutil import write_atomic
 
 SPEC, EVENTS, STATE, CANCEL, LOG = "spec.json", "events.jsonl", "state.json", "cancel", "train.log"
 CHECKPOINTS, ADAPTER, MANIFEST = "checkpoints", "adapter", "manifest.json"
+CHECKPOINT_COMPLETE = "vqa-desk-complete"
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 # The hyperparameters a local job takes besides OpenAI's three, with their bounds (validated by the server).
@@ -166,8 +167,16 @@ def process_alive(pid: int | None, job_dir: Path, create_time: float | None = No
         return False
 
 
+def mark_checkpoint_complete(checkpoint: Path) -> None:
+    """Called once the trainer has written the whole checkpoint: a process killed while saving leaves a folder
+    without the marker, which resuming and serving must skip (the trainer writes in place, no rename)."""
+    (checkpoint / CHECKPOINT_COMPLETE).touch()
+
+
 def newest_checkpoint(job_dir: Path) -> Path | None:
-    found = sorted((p for p in (job_dir / CHECKPOINTS).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+    """The newest checkpoint written in full, or None."""
+    found = sorted((p for p in (job_dir / CHECKPOINTS).glob("checkpoint-*")
+                    if p.name.split("-")[-1].isdigit() and (p / CHECKPOINT_COMPLETE).is_file()),
                    key=lambda p: int(p.name.split("-")[-1]))
     return found[-1] if found else None
 
@@ -182,7 +191,8 @@ def find_adapter(name: str, state_dir: Path) -> Path:
     model = base if checkpoint.isdigit() else name
     job_dir = state_dir / "local-jobs" / f"ftjob-{model.rsplit(':', 1)[-1]}"
     found = job_dir / CHECKPOINTS / f"checkpoint-{checkpoint}" if checkpoint.isdigit() else job_dir / ADAPTER
-    if ":local:" in model and (found / "adapter_config.json").is_file():
+    complete = not checkpoint.isdigit() or (found / CHECKPOINT_COMPLETE).is_file()
+    if ":local:" in model and complete and (found / "adapter_config.json").is_file():
         return found
     raise FileNotFoundError(f"No local adapter named {name!r} in {state_dir / 'local-jobs'}: give the model name a "
                             "local fine-tuning job printed (checkpoints: the last three of a job), or an adapter "

@@ -238,6 +238,7 @@ def _train(job_dir: Path, spec: TrainSpec, stop: _Stop) -> dict[str, Any] | None
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            protocol.mark_checkpoint_complete(path)
             protocol.append_event(job_dir, "checkpoint", f"Checkpoint created at step {state.global_step}",
                                   data={"step": state.global_step, "path": str(path), "train_loss": self.last_loss})
 
