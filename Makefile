@@ -47,7 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_gui.py --covers 20000
 
 # PACKAGING: the desktop executable (build.spec, docs/packaging.md). One-dir bundle in dist/vqa-desk/ (run
-# dist/vqa-desk/vqa-desk; <1 min, ~509 MB); ONEFILE=1 makes one self-extracting dist/vqa-desk (~215 MB), NO_OCR=1
+# dist/vqa-desk/vqa-desk; <1 min, ~469 MB); ONEFILE=1 makes one self-extracting dist/vqa-desk (~204 MB), NO_OCR=1
 # leaves RapidOCR / OpenCV / onnxruntime out (~324 MB). PyInstaller's config and cache stay under build/; the
 # stand-in libraries (build.spec) need binutils and gcc.
 .PHONY: dist
