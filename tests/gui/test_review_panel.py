@@ -35,6 +35,7 @@ def win(qtbot: QtBot, reviewed: Path):
     w.show()
     w.open_workspace(reviewed)
     w.nav.setCurrentRow(w.pages.indexOf(w.review))
+    qtbot.waitUntil(lambda: not w.review.loading, timeout=20_000)  # read on a worker
     yield w
     w.close()
 
@@ -137,3 +138,71 @@ def test_charts_follow_the_filters(win) -> None:
     review.type_box.setCurrentIndex(0)
     review.flips_box.setChecked(True)
     assert all(row["qtype"] == "genre" for row in review.model.rows)  # base wrong, tuned right: genres only
+
+
+def test_the_evaluation_is_read_off_the_gui_thread_and_a_rating_given_meanwhile_is_kept(
+        win, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from vqa_desk.gui import review_panel
+
+    review = win.review
+    review.table.selectRow(0)
+    qa_id, run = review.current_qa(), review.model_box.currentData()
+    gate, threads = threading.Event(), []
+    real = review_panel.read_evaluation
+
+    def slow_read(path: Path) -> review_panel.Evaluation:
+        threads.append(threading.current_thread())
+        gate.wait(10)  # a large evaluation, still being read
+        return real(path)
+
+    monkeypatch.setattr(review_panel, "read_evaluation", slow_read)
+    with qtbot.waitSignal(review.loaded, timeout=20_000):
+        review.reload()
+        assert review.loading and review.count.text() == "reading the evaluation…"
+        qtbot.keyClick(review.table, Qt.Key.Key_4)  # the window answers; the rating is stored at once
+        stored = grading.graded_rows(win.session.ws, judge=review.judge)
+        assert next(g for g in stored if g.qa_id == qa_id and g.run_name == run).rating == "Incorrect"
+        gate.set()
+    assert threads and threading.main_thread() not in threads
+    assert len(threads) == 2  # the first read may have missed the rating: it was read again
+    row = next(r for r in review.model.all_rows if r["qa_id"] == qa_id)
+    assert row["by_run"][run].rating == "Incorrect" and not review.loading
+
+
+def test_a_read_that_fails_says_why_in_the_pane(win, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vqa_desk.core.errors import VQADeskError
+    from vqa_desk.gui import review_panel
+
+    def broken(path: Path) -> review_panel.Evaluation:
+        raise VQADeskError("the workspace is locked by another program")
+
+    monkeypatch.setattr(review_panel, "read_evaluation", broken)
+    rows = len(win.review.model.all_rows)
+    win.review.reload()
+    qtbot.waitUntil(lambda: not win.review.loading, timeout=10_000)
+    assert win.review.count.text() == "could not read the evaluation: the workspace is locked by another program"
+    assert len(win.review.model.all_rows) == rows  # what was shown stays
+
+
+def test_columns_sort_by_rating_and_text_and_the_selection_follows_its_row(win, qtbot: QtBot) -> None:
+    review = win.review
+    base_col = 4 + review.model.runs.index(next(r for r in review.model.runs if "ft:" not in r))
+    order = list(grading.RATINGS)
+
+    def ratings() -> list[int]:
+        return [order.index(row["by_run"][review.model.runs[base_col - 4]].rating) for row in review.model.rows]
+
+    review.table.sortByColumn(base_col, Qt.SortOrder.AscendingOrder)
+    assert ratings() == sorted(ratings()) and ratings()[0] < ratings()[-1]  # Very Similar first, Incorrect last
+    review.table.selectRow(len(review.model.rows) - 1)
+    chosen = review.current_qa()
+    review.table.sortByColumn(base_col, Qt.SortOrder.DescendingOrder)
+    assert ratings() == sorted(ratings(), reverse=True)
+    assert review.current_qa() == chosen  # the same question stays selected, now near the top
+    review.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)
+    questions = [row["question"] for row in review.model.rows]
+    assert questions == sorted(questions)
+    qtbot.keyClick(review.table, Qt.Key.Key_4)  # re-rated in place: the row being rated does not move
+    assert review.current_qa() == chosen and [row["question"] for row in review.model.rows] == questions

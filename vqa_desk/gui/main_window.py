@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self._export_worker: Worker | None = None
         self.finetune_panel = FineTunePanel()
         self.add_panel("Fine-tune", self.finetune_panel)
-        self.review = ReviewPanel(self.grid_loader, self.detail_loader)
+        self.review = ReviewPanel(self.grid_loader, self.detail_loader, self.pool)
         self.add_panel("Review", self.review)
         self.sandbox = SandboxHost()
         self.poll_seconds = 3.0  # how often a followed job is asked for news
