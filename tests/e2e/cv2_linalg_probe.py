@@ -27,7 +27,7 @@ for dt in (np.float32, np.float64):
     rhs = rng.standard_normal((2 * N, 2)).astype(dt)
     out[f"cv2_lu_{t}"] = cv2.solve(a, b, flags=cv2.DECOMP_LU)[1]
     out[f"cv2_inv_{t}"] = cv2.invert(a, flags=cv2.DECOMP_LU)[1]
-    out[f"cv2_det_{t}"] = np.array([cv2.determinant(a)])
+    out[f"cv2_det_{t}"] = np.array([cv2.determinant(a / N)])  # scaled: a's own determinant overflows
     out[f"cv2_chol_{t}"] = cv2.solve(spd, b, flags=cv2.DECOMP_CHOLESKY)[1]
     out[f"cv2_cholinv_{t}"] = cv2.invert(spd, flags=cv2.DECOMP_CHOLESKY)[1]
     out[f"cv2_qr_{t}"] = cv2.solve(tall, rhs, flags=cv2.DECOMP_QR)[1]
@@ -57,12 +57,13 @@ def col(x: np.ndarray) -> np.ndarray:
     return np.asfortranarray(x.copy())
 
 
-def with_workspace(routine: object, head: tuple, tail: tuple, dt: type) -> None:
-    """LAPACK's two calls: ask for the workspace size (lwork = -1), then run with it."""
+def with_workspace(routine: object, head: tuple, tail: tuple, dt: type) -> np.ndarray:
+    """LAPACK's two calls: ask for the workspace size (lwork = -1), then run with it; [size, info]."""
     query = np.zeros(1, dt)
     routine(*head, ptr(query), ref(-1), *tail)
     work = np.zeros(max(int(query[0]), 1), dt)
     routine(*head, ptr(work), ref(work.size), *tail)
+    return np.array([query[0], info.value])
 
 
 n, m = 40, 60
@@ -76,32 +77,36 @@ for dt, p in ((np.float32, "s"), (np.float64, "d")):
     getattr(lib, f"{p}gesv_")(ref(n), ref(2), ptr(a), ref(n), ptr(piv), ptr(b), ref(n), ctypes.byref(info))
     out[f"gesv_{p}"], out[f"gesv_piv_{p}"], out[f"gesv_info_{p}"] = b, piv, np.array([info.value])
 
-    a, piv = col(rng.standard_normal((m, n)).astype(dt)), np.zeros(n, np.int32)
-    getattr(lib, f"{p}getrf_")(ref(m), ref(n), ptr(a), ref(m), ptr(piv), ctypes.byref(info))
-    out[f"getrf_{p}"], out[f"getrf_piv_{p}"] = a, piv
+    for rows, cols in ((m, n), (n, m)):  # tall and wide: min(m, n) pivots, and not one more
+        a, piv = col(rng.standard_normal((rows, cols)).astype(dt)), np.full(max(rows, cols) + 4, -7, np.int32)
+        getattr(lib, f"{p}getrf_")(ref(rows), ref(cols), ptr(a), ref(rows), ptr(piv), ctypes.byref(info))
+        out[f"getrf_{rows}x{cols}_{p}"], out[f"getrf_piv_{rows}x{cols}_{p}"] = a, piv
+        out[f"getrf_info_{rows}x{cols}_{p}"] = np.array([info.value])
 
     a, b = col(spd), col(rng.standard_normal((n, 3)).astype(dt))
     getattr(lib, f"{p}posv_")(b"U", ref(n), ref(3), ptr(a), ref(n), ptr(b), ref(n), ctypes.byref(info))
-    out[f"posv_{p}"] = b
+    out[f"posv_{p}"], out[f"posv_info_{p}"] = b, np.array([info.value])
 
     a = col(spd)
     getattr(lib, f"{p}potrf_")(b"L", ref(n), ptr(a), ref(n), ctypes.byref(info))
     out[f"potrf_{p}"], out[f"potrf_info_{p}"] = np.tril(a), np.array([info.value])
 
     a, tau = col(tall), np.zeros(n, dt)
-    with_workspace(getattr(lib, f"{p}geqrf_"), (ref(m), ref(n), ptr(a), ref(m), ptr(tau)), (ctypes.byref(info),), dt)
+    out[f"geqrf_call_{p}"] = with_workspace(getattr(lib, f"{p}geqrf_"), (ref(m), ref(n), ptr(a), ref(m), ptr(tau)),
+                                            (ctypes.byref(info),), dt)
     out[f"geqrf_{p}"], out[f"geqrf_tau_{p}"] = a, tau
 
     a, b = col(tall), col(rng.standard_normal((m, 2)).astype(dt))
-    with_workspace(getattr(lib, f"{p}gels_"), (b"N", ref(m), ref(n), ref(2), ptr(a), ref(m), ptr(b), ref(m)),
-                   (ctypes.byref(info),), dt)
+    out[f"gels_call_{p}"] = with_workspace(
+        getattr(lib, f"{p}gels_"), (b"N", ref(m), ref(n), ref(2), ptr(a), ref(m), ptr(b), ref(m)),
+        (ctypes.byref(info),), dt)
     out[f"gels_{p}"] = b[:n]
 
     a, s = col(tall), np.zeros(n, dt)
     u, vt, iwork = np.zeros((m, m), dt, order="F"), np.zeros((n, n), dt, order="F"), np.zeros(8 * n, np.int32)
-    with_workspace(getattr(lib, f"{p}gesdd_"),
-                   (b"A", ref(m), ref(n), ptr(a), ref(m), ptr(s), ptr(u), ref(m), ptr(vt), ref(n)),
-                   (ptr(iwork), ctypes.byref(info)), dt)
+    out[f"gesdd_call_{p}"] = with_workspace(
+        getattr(lib, f"{p}gesdd_"), (b"A", ref(m), ref(n), ptr(a), ref(m), ptr(s), ptr(u), ref(m), ptr(vt), ref(n)),
+        (ptr(iwork), ctypes.byref(info)), dt)
     out[f"gesdd_{p}"], out[f"gesdd_rebuilt_{p}"] = s, (u[:, :n] * s) @ vt
 
     x, y = rng.standard_normal((n, m)).astype(dt), rng.standard_normal((m, n)).astype(dt)
@@ -124,8 +129,9 @@ vl, vr = np.zeros(1), np.zeros((n, n), order="F")
 info = i32(0)
 
 
-with_workspace(lib.dgeev_, (b"N", b"V", ref(n), ptr(a), ref(n), ptr(wr), ptr(wi), ptr(vl), ref(1), ptr(vr), ref(n)),
-               (ctypes.byref(info),), np.float64)
+out["geev_call"] = with_workspace(
+    lib.dgeev_, (b"N", b"V", ref(n), ptr(a), ref(n), ptr(wr), ptr(wi), ptr(vl), ref(1), ptr(vr), ref(n)),
+    (ctypes.byref(info),), np.float64)
 out["geev"], out["geev_imag"], out["geev_info"] = wr, wi, np.array([info.value])
 
 np.savez(sys.argv[1], **out)

@@ -1,5 +1,6 @@
 """The Review pane: rows per question with each model's graded answer, keys 1-4, label fixes, filtered charts."""
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -140,50 +141,85 @@ def test_charts_follow_the_filters(win) -> None:
     assert all(row["qtype"] == "genre" for row in review.model.rows)  # base wrong, tuned right: genres only
 
 
-def test_the_evaluation_is_read_off_the_gui_thread_and_a_rating_given_meanwhile_is_kept(
-        win, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
+def _slow_reads(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[threading.Thread]]:
+    """Make the pane's reads take until the returned gate opens, as a large evaluation would, with the data
+    read at their start (so a change made meanwhile is not in them); the list gets the thread of each read."""
     from vqa_desk.gui import review_panel
 
-    review = win.review
-    review.table.selectRow(0)
-    qa_id, run = review.current_qa(), review.model_box.currentData()
     gate, threads = threading.Event(), []
     real = review_panel.read_evaluation
 
     def slow_read(path: Path) -> review_panel.Evaluation:
         threads.append(threading.current_thread())
-        gate.wait(10)  # a large evaluation, still being read
-        return real(path)
+        result = real(path)
+        gate.wait(10)
+        return result
 
     monkeypatch.setattr(review_panel, "read_evaluation", slow_read)
+    return gate, threads
+
+
+def test_the_evaluation_is_read_off_the_gui_thread_and_a_rating_given_meanwhile_shows_at_once(
+        win, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    review = win.review
+    review.table.selectRow(0)
+    qa_id, run = review.current_qa(), review.model_box.currentData()
+    gate, threads = _slow_reads(monkeypatch)
     with qtbot.waitSignal(review.loaded, timeout=20_000):
         review.reload()
         assert review.loading and review.count.text() == "reading the evaluation…"
-        qtbot.keyClick(review.table, Qt.Key.Key_4)  # the window answers; the rating is stored at once
-        stored = grading.graded_rows(win.session.ws, judge=review.judge)
-        assert next(g for g in stored if g.qa_id == qa_id and g.run_name == run).rating == "Incorrect"
+        qtbot.keyClick(review.table, Qt.Key.Key_4)  # the window answers: stored and shown at once
+        row = next(r for r in review.model.all_rows if r["qa_id"] == qa_id)
+        assert row["by_run"][run].rating == "Incorrect"
         gate.set()
-    assert threads and threading.main_thread() not in threads
-    assert len(threads) == 2  # the first read may have missed the rating: it was read again
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    # The read may have started before the rating was stored: the rating was re-read for itself on landing.
     row = next(r for r in review.model.all_rows if r["qa_id"] == qa_id)
     assert row["by_run"][run].rating == "Incorrect" and not review.loading
 
 
-def test_a_read_that_fails_says_why_in_the_pane(win, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_label_fixed_while_a_workspace_opens_reaches_the_pane(qtbot: QtBot, reviewed: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from vqa_desk.gui.main_window import MainWindow
+
+    gate, _ = _slow_reads(monkeypatch)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.open_workspace(reviewed)
+    assert w.review.loading and not w.review.model.all_rows
+    qa = next(q for q in w.session.ws.qa_for_image(1) if q.qtype == "title")
+    w.push_answers([(qa.id, qa.answer, "A Fixed Title")], "test: fixed while the pane reads")
+    with qtbot.waitSignal(w.review.loaded, timeout=20_000):
+        gate.set()
+    row = next(r for r in w.review.model.all_rows if r["qa_id"] == qa.id)
+    assert row["truth"] == "A Fixed Title"
+    assert all(g.prediction.truth == "A Fixed Title" for g in row["by_run"].values())
+    w.close()
+
+
+def test_a_read_that_fails_says_why_and_keeps_what_is_shown(win, qtbot: QtBot,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from vqa_desk.core.errors import VQADeskError
     from vqa_desk.gui import review_panel
 
+    gate = threading.Event()
+
     def broken(path: Path) -> review_panel.Evaluation:
+        gate.wait(10)
         raise VQADeskError("the workspace is locked by another program")
 
     monkeypatch.setattr(review_panel, "read_evaluation", broken)
-    rows = len(win.review.model.all_rows)
-    win.review.reload()
-    qtbot.waitUntil(lambda: not win.review.loading, timeout=10_000)
-    assert win.review.count.text() == "could not read the evaluation: the workspace is locked by another program"
-    assert len(win.review.model.all_rows) == rows  # what was shown stays
+    review = win.review
+    rows = len(review.model.all_rows)
+    review.table.selectRow(0)
+    qa_id, run = review.current_qa(), review.model_box.currentData()
+    review.reload()
+    qtbot.keyClick(review.table, Qt.Key.Key_4)  # given while the doomed read runs
+    gate.set()
+    qtbot.waitUntil(lambda: not review.loading, timeout=10_000)
+    assert review.count.text() == "could not read the evaluation: the workspace is locked by another program"
+    assert len(review.model.all_rows) == rows  # what was shown stays, with the rating given meanwhile
+    assert next(r for r in review.model.all_rows if r["qa_id"] == qa_id)["by_run"][run].rating == "Incorrect"
 
 
 def test_columns_sort_by_rating_and_text_and_the_selection_follows_its_row(win, qtbot: QtBot) -> None:

@@ -103,6 +103,10 @@ def test_a_checkpoint_cut_short_by_a_crash_is_never_resumed_from(tmp_path: Path)
     for step in (3, 6):
         protocol.mark_checkpoint_complete(job / protocol.CHECKPOINTS / f"checkpoint-{step}")
     assert protocol.newest_checkpoint(job) == job / protocol.CHECKPOINTS / "checkpoint-6"
+    (job / protocol.CHECKPOINTS / "checkpoint-6" / protocol.CHECKPOINT_COMPLETE).unlink()
+    # A job trained before the marker existed: the checkpoint event, written after each save, vouches for it.
+    protocol.append_event(job, "checkpoint", "Checkpoint created at step 9", data={"step": 9})
+    assert protocol.newest_checkpoint(job) == job / protocol.CHECKPOINTS / "checkpoint-9"
 
 
 def test_the_vllm_command_serves_each_adapter_under_its_name(tmp_path: Path) -> None:

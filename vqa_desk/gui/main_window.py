@@ -604,8 +604,7 @@ class MainWindow(QMainWindow):
     def _answers_changed(self, pks: list[int]) -> None:
         if self.model is not None:
             self.model.covers_changed(pks)
-        if self.review.model.all_rows:
-            self.review.refresh_covers(pks)  # labels changed: grades are against the current label
+        self.review.refresh_covers(pks)  # labels changed: grades are against the current label
         if self.detail.pk in pks:
             self.detail.refresh_answers()
 

@@ -75,12 +75,16 @@ class Evaluation:
 def read_evaluation(path: Path) -> Evaluation:
     """Runs on a worker, with its own connection (SQLite connections stay on their thread)."""
     with Workspace.open(path) as ws:
-        judge = grading.judges(ws)[-1]
-        graded = grading.graded_rows(ws, judge=judge)
-        if not graded:
-            return Evaluation(judge)
-        return Evaluation(judge, graded, grading.flips_for(graded),
-                          {s.qa_id for s in grading.label_suspects(ws, graded)})
+        ws.connection.execute("BEGIN")  # one snapshot: a commit elsewhere cannot land between the queries
+        try:
+            judge = grading.judges(ws)[-1]
+            graded = grading.graded_rows(ws, judge=judge)
+            if not graded:
+                return Evaluation(judge)
+            return Evaluation(judge, graded, grading.flips_for(graded),
+                              {s.qa_id for s in grading.label_suspects(ws, graded)})
+        finally:
+            ws.connection.rollback()
 
 
 class ReviewModel(QAbstractTableModel):
@@ -163,7 +167,7 @@ class ReviewModel(QAbstractTableModel):
             return (0, str((None, row["question"], row["qtype"], row["truth"])[column]))
         g = row["by_run"].get(self.runs[column - _FIXED]) if column - _FIXED < len(self.runs) else None
         if g is None:
-            return (2, 0)  # no answer from this model: last
+            return (2, 0)  # no answer from this model: after the graded ones (first when descending)
         return (0, grading.RATINGS.index(g.rating)) if g.rating in grading.RATINGS else (1, 0)
 
     @property
@@ -255,7 +259,10 @@ class ReviewPanel(QWidget):
         self._pool = pool
         self.loading = False
         self._generation = 0  # each reload's; a result from an older one is dropped
-        self._stale = False  # something changed while a read was running: read again when it lands
+        # Ratings and labels changed while a read runs: shown at once on the rows there are, and re-read for
+        # just these when the read lands (it may have missed them), rather than reading everything again.
+        self._pending_predictions: set[int] = set()
+        self._pending_covers: set[int] = set()
         self._cover_loader = cover_loader
         self._shown_pk: int | None = None
         cover_loader.ready.connect(self._cover_arrived)
@@ -351,7 +358,9 @@ class ReviewPanel(QWidget):
         """Re-read predictions and grades on a worker (after opening a workspace, grading, an import)."""
         self._generation += 1
         if self._session is None:
-            self.loading = self._stale = False
+            self.loading = False
+            self._pending_predictions.clear()
+            self._pending_covers.clear()
             self._show(Evaluation())
             return
         generation = self._generation
@@ -365,19 +374,24 @@ class ReviewPanel(QWidget):
     def _loaded(self, generation: int, result: Evaluation) -> None:
         if generation != self._generation:
             return
-        if self._stale:  # a rating or a label changed while this was read: it may not be in it
-            self._stale = False
-            self.reload()
-            return
         self.loading = False
         self._show(result)
+        covers, self._pending_covers = self._pending_covers, set()
+        predictions, self._pending_predictions = self._pending_predictions, set()
+        if covers:
+            self.refresh_covers(sorted(covers))
+        if predictions:
+            self.refresh_predictions(sorted(predictions))
         self.loaded.emit()
 
     def _load_failed(self, generation: int, message: str) -> None:
         if generation != self._generation:
             return
-        self.loading = self._stale = False
-        self.count.setText("could not read the evaluation: " + message.strip().splitlines()[-1])
+        self.loading = False  # what is shown stays, with the changes made meanwhile already applied to it
+        self._pending_predictions.clear()
+        self._pending_covers.clear()
+        last = message.strip().splitlines()[-1] if message.strip() else "unknown error"
+        self.count.setText("could not read the evaluation: " + last)
         self.count.setToolTip(message)
 
     def _show(self, result: Evaluation) -> None:
@@ -486,8 +500,7 @@ class ReviewPanel(QWidget):
         """After labels of these covers changed: re-grade their predictions against the new labels and re-check
         them as label suspects, without re-reading the whole evaluation."""
         if self.loading:
-            self._stale = True
-            return
+            self._pending_covers.update(image_pks)
         wanted = set(image_pks)
         rows = [r for r in self.model.all_rows if r["image_pk"] in wanted]
         if not rows or self._session is None:
@@ -505,8 +518,7 @@ class ReviewPanel(QWidget):
         if self._session is None:
             return
         if self.loading:
-            self._stale = True
-            return
+            self._pending_predictions.update(ids)
         current = self.current_qa()
         for g in fresh if fresh is not None else grading.graded_rows(self._session.ws, judge=self.judge,
                                                                       prediction_ids=ids):

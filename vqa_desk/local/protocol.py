@@ -15,6 +15,7 @@ process that kept running is re-attached to instead of started again.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -169,16 +170,34 @@ def process_alive(pid: int | None, job_dir: Path, create_time: float | None = No
 
 def mark_checkpoint_complete(checkpoint: Path) -> None:
     """Called once the trainer has written the whole checkpoint: a process killed while saving leaves a folder
-    without the marker, which resuming and serving must skip (the trainer writes in place, no rename)."""
-    (checkpoint / CHECKPOINT_COMPLETE).touch()
+    without the marker, which resuming and serving must skip (the trainer writes in place, no rename). The
+    files are flushed to disk first, so after a power cut a marked checkpoint is a whole one."""
+    for path in sorted(checkpoint.rglob("*")):
+        if path.is_file():
+            with path.open("rb+") as fh:
+                os.fsync(fh.fileno())
+    write_atomic(checkpoint / CHECKPOINT_COMPLETE, "")
+
+
+def _complete(checkpoint: Path, announced: set[int]) -> bool:
+    # Jobs trained before the marker existed: the trainer's checkpoint event was written after the save.
+    return (checkpoint / CHECKPOINT_COMPLETE).is_file() or int(checkpoint.name.split("-")[-1]) in announced
+
+
+def _announced_checkpoints(job_dir: Path) -> set[int]:
+    events, _ = read_events(job_dir)
+    return {int(e["data"]["step"]) for e in events
+            if e.get("type") == "checkpoint" and str(e.get("data", {}).get("step", "")).isdigit()}
 
 
 def newest_checkpoint(job_dir: Path) -> Path | None:
     """The newest checkpoint written in full, or None."""
-    found = sorted((p for p in (job_dir / CHECKPOINTS).glob("checkpoint-*")
-                    if p.name.split("-")[-1].isdigit() and (p / CHECKPOINT_COMPLETE).is_file()),
-                   key=lambda p: int(p.name.split("-")[-1]))
-    return found[-1] if found else None
+    found = [p for p in (job_dir / CHECKPOINTS).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    if not found:
+        return None
+    announced = _announced_checkpoints(job_dir)
+    whole = sorted((p for p in found if _complete(p, announced)), key=lambda p: int(p.name.split("-")[-1]))
+    return whole[-1] if whole else None
 
 
 def find_adapter(name: str, state_dir: Path) -> Path:
@@ -191,7 +210,7 @@ def find_adapter(name: str, state_dir: Path) -> Path:
     model = base if checkpoint.isdigit() else name
     job_dir = state_dir / "local-jobs" / f"ftjob-{model.rsplit(':', 1)[-1]}"
     found = job_dir / CHECKPOINTS / f"checkpoint-{checkpoint}" if checkpoint.isdigit() else job_dir / ADAPTER
-    complete = not checkpoint.isdigit() or (found / CHECKPOINT_COMPLETE).is_file()
+    complete = not checkpoint.isdigit() or _complete(found, _announced_checkpoints(job_dir))
     if ":local:" in model and complete and (found / "adapter_config.json").is_file():
         return found
     raise FileNotFoundError(f"No local adapter named {name!r} in {state_dir / 'local-jobs'}: give the model name a "
