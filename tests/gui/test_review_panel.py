@@ -185,6 +185,8 @@ def test_a_label_fixed_while_a_workspace_opens_reaches_the_pane(qtbot: QtBot, re
     gate, _ = _slow_reads(monkeypatch)
     w = MainWindow()
     qtbot.addWidget(w)
+    w.show()
+    w.nav.setCurrentRow(w.pages.indexOf(w.review))  # the pane is on screen: it reads as the workspace opens
     w.open_workspace(reviewed)
     assert w.review.loading and not w.review.model.all_rows
     qa = next(q for q in w.session.ws.qa_for_image(1) if q.qtype == "title")
@@ -242,3 +244,31 @@ def test_columns_sort_by_rating_and_text_and_the_selection_follows_its_row(win, 
     assert questions == sorted(questions)
     qtbot.keyClick(review.table, Qt.Key.Key_4)  # re-rated in place: the row being rated does not move
     assert review.current_qa() == chosen and [row["question"] for row in review.model.rows] == questions
+
+
+def test_the_pane_reads_when_first_shown_and_again_after_another_program_wrote(
+        qtbot: QtBot, reviewed: Path) -> None:
+    from vqa_desk.gui.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.open_workspace(reviewed)  # the Browse page is showing
+    assert not w.review.loading and not w.review.model.all_rows  # nothing read for a pane nobody looks at
+    w.nav.setCurrentRow(w.pages.indexOf(w.review))
+    qtbot.waitUntil(lambda: bool(w.review.model.all_rows) and not w.review.loading, timeout=20_000)
+    assert len(w.review.model.runs) == 2
+    w.nav.setCurrentRow(0)
+    with Workspace.open(reviewed) as other:  # e.g. `vqa-desk evaluate` from a terminal, meanwhile
+        run = evaluation.get_or_create_run(other, provider="sbx", model="third-model")
+        evaluation.add_predictions(other, run.id, [(i, "x", None) for (i,) in other.connection.execute(
+            "SELECT id FROM qa")])
+    w.nav.setCurrentRow(w.pages.indexOf(w.review))
+    qtbot.waitUntil(lambda: len(w.review.model.runs) == 3 and not w.review.loading, timeout=20_000)
+    reads = []
+    w.review.loaded.connect(lambda: reads.append(1))
+    w.nav.setCurrentRow(0)
+    w.nav.setCurrentRow(w.pages.indexOf(w.review))  # nothing new: no read
+    qtbot.wait(200)
+    assert not reads and not w.review.loading
+    w.close()

@@ -139,6 +139,7 @@ def screenshot(panel: str, workspace: Path, out: Path) -> Path:
     _settle(window)
     if panel in ("export", "finetune", "review"):
         window.nav.setCurrentRow({"export": 2, "finetune": 3, "review": 4}[panel])
+        _settle(window)  # the Review pane reads its evaluation when first shown
     if panel == "review" and window.review.model.rowCount():
         window.review.table.selectRow(0)
     if panel == "finetune" and window.finetune_panel.jobs.rowCount():

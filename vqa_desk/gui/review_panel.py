@@ -32,7 +32,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QPainter, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -263,6 +263,7 @@ class ReviewPanel(QWidget):
         # just these when the read lands (it may have missed them), rather than reading everything again.
         self._pending_predictions: set[int] = set()
         self._pending_covers: set[int] = set()
+        self._read_version: int | None = None  # the workspace's PRAGMA data_version when last read
         self._cover_loader = cover_loader
         self._shown_pk: int | None = None
         cover_loader.ready.connect(self._cover_arrived)
@@ -296,6 +297,7 @@ class ReviewPanel(QWidget):
         for r in grading.RATINGS:
             self.rating_box.addItem(r, r)
         self.model_box = QComboBox()
+        self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # runs arrive later
         self.flips_box = QCheckBox("Flips")
         self.suspects_box = QCheckBox("Label suspects")
         self.count = QLabel()
@@ -352,7 +354,28 @@ class ReviewPanel(QWidget):
     # ----- data ------------------------------------------------------------------------------------------
     def set_session(self, session: Session | None) -> None:
         self._session = session
+        if session is not None and not self.isVisible():
+            # Read when the pane is first shown: a curator who only browses never pays for the evaluation.
+            self._generation += 1  # whatever is in flight belongs to the previous workspace
+            self.loading = False
+            self._pending_predictions.clear()
+            self._pending_covers.clear()
+            self._show(Evaluation())
+            self._read_version = None
+            return
         self.reload()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # Unread, or written by another connection since the last read (the command line grading into the same
+        # workspace, say); the app's own edits through this connection are applied in place and change nothing.
+        if self._session is not None and not self.loading and self._read_version != self._data_version():
+            self.reload()
+
+    def _data_version(self) -> int | None:
+        if self._session is None:
+            return None
+        return int(self._session.ws.connection.execute("PRAGMA data_version").fetchone()[0])
 
     def reload(self) -> None:
         """Re-read predictions and grades on a worker (after opening a workspace, grading, an import)."""
@@ -364,6 +387,7 @@ class ReviewPanel(QWidget):
             self._show(Evaluation())
             return
         generation = self._generation
+        self._read_version = self._data_version()
         self.loading = True
         self.count.setText("reading the evaluation…")
         worker = Worker(read_evaluation, self._session.path)
