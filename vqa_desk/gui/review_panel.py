@@ -162,7 +162,7 @@ class ReviewModel(QAbstractTableModel):
 
     def _sort_key(self, row: dict[str, Any], column: int) -> tuple[int, Any]:
         if column == 0:
-            return (0, row["image_id"])
+            return (0, str(row["image_id"]))
         if column < _FIXED:
             return (0, str((None, row["question"], row["qtype"], row["truth"])[column]))
         g = row["by_run"].get(self.runs[column - _FIXED]) if column - _FIXED < len(self.runs) else None
