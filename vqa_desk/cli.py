@@ -684,10 +684,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from vqa_desk.core.workspace import Workspace
     from vqa_desk.sandbox.server import SandboxServer
 
-    out = args.out or data_dir() / "demo-run"
-    if not out.parent.is_dir():
-        raise VQADeskError(f"The folder {out.parent} does not exist; create it or choose another --out.")
-    out.mkdir(exist_ok=True)
+    if args.out is None:  # our own folder: on a fresh account even its parents may not exist yet
+        out = data_dir() / "demo-run"
+        out.mkdir(parents=True, exist_ok=True)
+    else:  # a folder the user named: a mistyped parent is refused, not created
+        out = args.out
+        if not out.parent.is_dir():
+            raise VQADeskError(f"The folder {out.parent} does not exist; create it or choose another --out.")
+        out.mkdir(exist_ok=True)
     ws = out / "demo.vqadesk"
 
     def step(text: str) -> None:

@@ -14,9 +14,12 @@ from vqa_desk.core.workspace import Workspace
 pytestmark = pytest.mark.slow
 
 
-def test_demo_runs_the_whole_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--json"]) == 0
+def test_demo_runs_the_whole_loop(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first run on a fresh account: no data folder yet (`make run` without a display runs exactly this).
+    monkeypatch.setenv("VQA_DESK_DATA_DIR", str(tmp_path / "fresh" / "share" / "vqa-desk"))
+    out = tmp_path / "fresh" / "share" / "vqa-desk" / "demo-run"
+    assert main(["demo", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     metrics = result["metrics"]
     base = next(v for k, v in metrics.items() if ":ft:" not in k)
@@ -28,7 +31,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert result["applied"] > 30 and Path(result["report"]).exists()
     html = Path(result["report"]).read_text(encoding="utf-8")
     assert "<svg" in html and "Label suspects" in html
-    assert (out / "csv" / "metrics.csv").exists()
+    assert (out / "csv" / "metrics.csv").exists() and Path(result["workspace"]).parent == out
 
 
 def test_grade_imports_cookbook_predictions_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
