@@ -20,7 +20,7 @@ import pytest
 
 from tools import blas_bridge
 
-cv2 = pytest.importorskip("cv2", reason="OpenCV comes with the OCR extra")
+cv2 = pytest.importorskip("cv2", reason="OpenCV comes with RapidOCR, a default dependency")
 
 pytestmark = [
     pytest.mark.packaging,
@@ -37,7 +37,12 @@ def _libraries() -> tuple[Path, Path, Path]:
     ours = sorted((cv2_dir.parent / "opencv_python_headless.libs").glob("libopenblas*.so*"))
     theirs = sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas64_*.so"))
     if len(module) != 1 or len(ours) != 1 or len(theirs) != 1:
-        pytest.skip(f"this OpenCV / numpy pair does not carry the libraries the bridge joins: {ours} {theirs}")
+        # The bundle then keeps cv2's own OpenBLAS (40 MB more). In CI that is a dependency change to look
+        # at, not a reason to stop testing.
+        message = f"this OpenCV / numpy pair does not carry the libraries the bridge joins: {ours} {theirs}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (update CV2_BLAS / NUMPY_BLAS in build.spec, or pin the wheels)")
+        pytest.skip(message)
     return module[0], ours[0], theirs[0]
 
 
