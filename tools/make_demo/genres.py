@@ -39,8 +39,8 @@ from PIL import Image, ImageDraw, ImageFont
 SEED = 20261126
 SPLITS: dict[str, int] = {"train": 240, "validation": 80, "test": 120}
 SET_NAMES = {"train": "train", "validation": "val", "test": "test"}
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "vqa_desk" / "resources" / "demo"
+FONT_DIR = Path(__file__).resolve().parents[1] / "fonts"
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "vqa_desk" / "resources" / "demo"
 URL_PREFIX = "http://ecx.images-amazon.com/images/I/"
 
 RGB = tuple[int, int, int]

@@ -1,0 +1,1 @@
+"""Generator of the synthetic OCR-VQA demo dataset (see ``cli`` for how to run it)."""

@@ -1,0 +1,3 @@
+from .genres import main
+
+raise SystemExit(main())
