@@ -1,3 +1,3 @@
-from .genres import main
+from .cli import main
 
 raise SystemExit(main())
