@@ -18,10 +18,13 @@ from vqa_desk.core.workspace import Workspace
 def _row(image_id: str, title: str, author: str, genre: str, qa: list[tuple[str, str]], *,
          meta: dict | None = None) -> dict:
     meta = meta or {}
-    return {"image": {"bytes": cover_jpeg(hash(image_id) % 50), "path": f"{image_id}.jpg"}, "image_id": image_id,
+    # Cover-sized images (the OCR lines below are placed on a 300 x 450 cover): the title check asks whether
+    # small print is big enough on the cover for its absence to mean something.
+    return {"image": {"bytes": cover_jpeg(hash(image_id) % 50, (300, 450)), "path": f"{image_id}.jpg"},
+            "image_id": image_id,
             "questions": [q for q, _ in qa], "answers": [a for _, a in qa], "ocr_tokens": [], "ocr_info": [],
             "title": meta.get("title", title), "authorName": meta.get("author", author),
-            "genre": meta.get("genre", genre), "image_width": 64, "image_height": 96, "image_url": "",
+            "genre": meta.get("genre", genre), "image_width": 300, "image_height": 450, "image_url": "",
             "set_name": "train"}
 
 
@@ -266,3 +269,68 @@ def test_non_latin_and_empty_authors(tmp_path: Path) -> None:
     assert fixes[("R2", "Who wrote this book?")] == "Лев Толстой"
     empty = [f for f in run.findings if f.detail == "empty"]
     assert len(empty) == 1 and not empty[0].changes  # nothing to fill it from: flagged, not guessed
+
+
+def test_titles_on_real_cover_layouts(tmp_path: Path) -> None:
+    """What real covers taught: series words inside the main title, blurbs beside the title, small covers and
+    unreadable text that prove no absence."""
+    small = dict(_book("TH", "Honor: The Breaking Point", "Jay Crownover", "Romance"))
+    small["image"] = {"bytes": cover_jpeg(7, (180, 271)), "path": "TH.jpg"}
+    small["image_width"], small["image_height"] = 180, 271
+    path = _workspace(tmp_path, [
+        _book("IS", "Islam Today (Religion Today)", "Ann Lee", "Religion & Spirituality"),
+        _book("BL", "Merry Ever After", "Cy Fox", "Romance"),
+        _book("QU", "Enigma", "Bo Li", "History"),
+        small,
+        _book("UN", "Club 42: A Choose-Your-Own Erotic Fantasy", "Jo Angel", "Romance"),
+        _book("OK", "The Fire Years: Life in the Drought", "Sam Reed", "History"),
+    ])
+    with Workspace.open(path) as ws:
+        _ocr(ws, "IS", ("ISLAM TODAY", 40), ("ANN LEE", 14))
+        _ocr(ws, "BL", ("Merry Ever After", 40), ("New York Times Bestselling Author", 14), ("Cy Fox", 20))
+        _ocr(ws, "QU", ("ENIGMA", 60), ("'Cracking stuff' THE SUNDAY TIMES", 14), ("BO LI", 20))
+        _ocr(ws, "TH", ("JAY CROWNOVER", 20), ("HONOR", 36))
+        _ocr(ws, "UN", ("CLUB 42", 60))
+        with ws.transaction() as c:  # the line under the title was seen but not read
+            c.execute("UPDATE ocr_lines SET lines = json_insert(lines, '$[#]', json(?)) WHERE image = ?",
+                      ('{"text": "A CANE--IY ERNC ELOTASY", "score": 0.61, "box": [[5, 78], [90, 78], [90, 94], [5, 94]]}',
+                       ws.image_pk("UN")))
+        _ocr(ws, "OK", ("THE FIRE YEARS", 40), ("SAM REED", 14))
+        run = run_checks(ws, use_ocr=True, policy=TitlePolicy.AS_PRINTED)
+    q = "What is the title of this book?"
+    # "Religion Today" is not printed although "Today" is: the main title's own word does not count.
+    # "Life in the Drought" is really absent on a cover large enough and read cleanly.
+    assert _changes(run, "title_vs_cover") == {("IS", q): "Islam Today", ("OK", q): "The Fire Years"}
+    by_image = {f.changes[0].image_id if f.changes else f.summary.split(":")[0]: f
+                for f in run.findings if f.kind == "title_vs_cover"}
+    # A thumbnail's small print and a line OCR could not read prove nothing: only "possible", with no change.
+    for iid, why in (("TH", "too small"), ("UN", "could not read")):
+        assert by_image[iid].possible and not by_image[iid].changes
+        assert any(why in e for e in by_image[iid].evidence)
+    # Sales lines and quotes beside the title are not subtitles.
+    assert "BL" not in by_image and "QU" not in by_image
+
+
+def test_formatting_keeps_acronyms_and_author_groups_have_clean_canonical_forms(tmp_path: Path) -> None:
+    path = _workspace(tmp_path, [
+        _row("G", "GCHQ", "RICHARD ALDRICH", "History", [("What is the title of this book?", "GCHQ: THE SECRET WAR"),
+                                                         ("Who wrote this book?", "RICHARD ALDRICH")]),
+        _row("R", "The RNLI Story", "Ann Lee", "History", [("What is the title of this book?", "The RNLI Story")]),
+        _row("R2", "RNLI LIFEBOATS", "Ann Lee", "History", [("What is the title of this book?", "RNLI LIFEBOATS")]),
+        *[_book(f"L{i}", f"Nursing {i}", "Lippincott  Williams & Wilkins", "Medical Books") for i in range(3)],
+        _book("L9", "Nursing 9", "Lippincott Williams & Wilkins", "Medical Books"),
+        _book("A1", "Diet", "Robert C. M.D. Atkins", "Health, Fitness & Dieting"),
+        _book("A2", "Diet 2", "Robert C. Atkins", "Health, Fitness & Dieting"),
+        _book("A3", "Diet 3", "Robert C. Atkins", "Health, Fitness & Dieting"),
+    ])
+    with Workspace.open(path) as ws:
+        run = run_checks(ws, use_ocr=False)
+    t, w = "What is the title of this book?", "Who wrote this book?"
+    fmt = _changes(run, "formatting")
+    assert fmt[("G", t)] == "GCHQ: The Secret War" and fmt[("G", w)] == "Richard Aldrich"
+    assert fmt[("R2", t)] == "RNLI Lifeboats"  # RNLI has a vowel; the catalogue's own spelling keeps it
+    authors = _changes(run, "author_variant")
+    assert authors == {("A1", w): "Robert C. Atkins"}  # a degree in the middle is a degree
+    for f in run.findings:  # no canonical form carries a doubled space
+        for c in f.changes:
+            assert "  " not in c.new, (f.kind, c.new)

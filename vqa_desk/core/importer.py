@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vqa_desk.core.checks import TITLE_POLICY_KEY, TitlePolicy
 from vqa_desk.core.dataset import SourceRow, open_source
 from vqa_desk.core.errors import SamplingError, WorkspaceError
 from vqa_desk.core.images import inspect_image
@@ -92,6 +93,9 @@ def import_dataset(
         with ws.transaction():
             meta.set_in_transaction("import_state", "importing")
             meta.set_in_transaction("source", source.describe())
+            if source.kind == "demo":
+                # The demo generator prints "A Novel" as the subtitle and labels it so: its planted truth follows that.
+                meta.set_in_transaction(TITLE_POLICY_KEY, TitlePolicy.AS_PRINTED_DESCRIPTORS.value)
             meta.set_in_transaction("sampling", {
                 "seed": seed,
                 "sizes": {s: sizes.get(s) for s in source.splits},

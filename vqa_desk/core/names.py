@@ -16,6 +16,9 @@ from vqa_desk.core.textfix import fix_mojibake
 _DEGREES = (r"(?:M\.?\s?D|Ph\.?\s?D|M\.?\s?A|M\.?\s?S|M\.?\s?Sc|B\.?\s?A|Ed\.?\s?D|Psy\.?\s?D|D\.?\s?O|R\.?\s?N"
             r"|MBA|LCSW|DDS|DVM)\.?")
 _DEGREE_SUFFIX = re.compile(rf"(?:,?\s+{_DEGREES})+\s*$", re.IGNORECASE)
+# Inside a name only the unspaced forms count as degrees: "Robert C. M.D. Atkins", but "M. A. Smith" has initials.
+_DEGREE_INSIDE = re.compile(r"(?<=\s)(?:M\.D\.|Ph\.D\.?|PhD|M\.A\.|M\.S\.|M\.Sc\.?|B\.A\.|Ed\.D\.?|Psy\.D\.?"
+                            r"|D\.O\.|R\.N\.|MD|MBA|LCSW|DDS|DVM),?(?=\s)")
 _TITLE_PREFIX = re.compile(r"^(?:Dr|Prof|Professor)\.?\s+", re.IGNORECASE)
 
 
@@ -51,6 +54,9 @@ def parse(raw: str) -> Name | None:
     text = " ".join(text.split())
     degree = False
     stripped = _DEGREE_SUFFIX.sub("", text)
+    if stripped != text:
+        degree, text = True, stripped
+    stripped = " ".join(_DEGREE_INSIDE.sub("", text).split())
     if stripped != text:
         degree, text = True, stripped
     stripped = _TITLE_PREFIX.sub("", text)

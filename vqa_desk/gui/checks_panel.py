@@ -37,8 +37,9 @@ from vqa_desk.gui.session import Session
 from vqa_desk.gui.thumbnails import ThumbnailLoader
 
 ROLE_FINDING = Qt.ItemDataRole.UserRole + 1  # finding id on a finding row; -1 on a kind row
-_POLICIES = [("Title and subtitle as printed", TitlePolicy.AS_PRINTED), ("Main title only", TitlePolicy.MAIN_TITLE),
-             ("Keep the catalogue title", TitlePolicy.CATALOGUE)]
+_POLICIES = [("Title and subtitle as printed", TitlePolicy.AS_PRINTED),
+             ("As printed, with 'A Novel' as subtitle", TitlePolicy.AS_PRINTED_DESCRIPTORS),
+             ("Main title only", TitlePolicy.MAIN_TITLE), ("Keep the catalogue title", TitlePolicy.CATALOGUE)]
 _STATUSES = [("Open", "open"), ("Applied", "applied"), ("Dismissed", "dismissed"), ("All", None)]
 
 
