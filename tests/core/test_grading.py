@@ -5,12 +5,14 @@ lines and ours), and the LLM judge against the offline sandbox with its request 
 from __future__ import annotations
 
 import csv
+import importlib
 import json
+import pkgutil
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import openai
@@ -55,6 +57,16 @@ def add_run(ws: Workspace, model: str, answers: dict[int, str], provider: str = 
     run = evaluation.get_or_create_run(ws, provider=provider, model=model)
     evaluation.add_predictions(ws, run.id, [(qa, a, None) for qa, a in answers.items()])
     return run
+
+
+# ----- the package -----------------------------------------------------------------------------------------
+
+def test_the_package_names_its_submodules_and_its_api_apart() -> None:
+    # Patching by dotted path ("vqa_desk.core.grading.run_metrics.graded_rows") walks package attributes: a
+    # submodule named like a function the package re-exports would be hidden behind that function.
+    for info in pkgutil.iter_modules(grading.__path__):
+        assert getattr(grading, info.name) is importlib.import_module(f"{grading.__name__}.{info.name}")
+    assert not [name for name in grading.__all__ if isinstance(getattr(grading, name), ModuleType)]
 
 
 # ----- the graders ------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Evaluation runs and their predictions, as stored in the workspace (schema 4).
 
 A run is one model answering the test questions (through the API, the Batch API, or imported from a file).
-Predictions are keyed by (run, QA pair); grading (``core/grading.py``) reads them joined with the QA pairs'
+Predictions are keyed by (run, QA pair); grading (``core/grading/``) reads them joined with the QA pairs'
 *current* answers, so fixing a label and grading again is all it takes to see the effect.
 """
 
