@@ -142,7 +142,7 @@ def test_screenshot_command_writes_a_png(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_open_remembers_the_last_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vqa_desk import cli
+    from vqa_desk.cli import parser as cli
     from vqa_desk.core.settings import load_settings
 
     opened: list[Path] = []
