@@ -142,12 +142,12 @@ def test_screenshot_command_writes_a_png(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_open_remembers_the_last_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vqa_desk import cli
+    from vqa_desk.cli import gui as cli_gui
     from vqa_desk.core.settings import load_settings
 
     opened: list[Path] = []
-    monkeypatch.setattr(cli, "has_display", lambda: True)
-    monkeypatch.setattr(cli, "_open_gui", lambda path: opened.append(path) or 0)
+    monkeypatch.setattr(cli_gui, "has_display", lambda: True)
+    monkeypatch.setattr(cli_gui, "_open_gui", lambda path: opened.append(path) or 0)
     ws = tmp_path / "mine.vqadesk"
     assert main(["new", str(ws), "--from", "demo"]) == 0
     settings = load_settings()
