@@ -1,57 +1,46 @@
-"""The main window: menus, panel navigation, the undo stack, and the wiring between panels and core."""
+"""The main window: its panels, layout and saved geometry, the undo stack, and the wiring between the panels.
+
+What the window does for each feature is in a part of its own, mixed into MainWindow: menus (menu bar, actions,
+shortcuts), workspace_control (open, create, close, recent), checks_control, export_control, finetune_control.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QUndoStack
+from PySide6.QtGui import QCloseEvent, QUndoStack
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QListWidget,
     QMainWindow,
+    QMenu,
     QMessageBox,
-    QProgressDialog,
     QSplitter,
     QStackedWidget,
     QWidget,
 )
 
-from vqa_desk import __version__
-from vqa_desk.core import findings as findings_store
-from vqa_desk.core import finetune
-from vqa_desk.core.browse import build_search_index
-from vqa_desk.core.errors import VQADeskError
-from vqa_desk.core.export import ExportOptions, export_workspace
-from vqa_desk.core.importer import import_dataset
-from vqa_desk.core.paths import config_dir, data_dir
-from vqa_desk.core.providers import (
-    ProviderProfile,
-    get_key,
-    get_profile,
-    make_client,
-    set_key,
-    test_connection,
-)
-from vqa_desk.core.sampling import parse_sizes
-from vqa_desk.core.settings import load_settings, save_settings
-from vqa_desk.core.workspace import Workspace
+from vqa_desk.core.paths import config_dir
 from vqa_desk.gui.browser_panel import BrowserPanel
+from vqa_desk.gui.checks_control import ChecksControl
 from vqa_desk.gui.checks_panel import ChecksPanel
-from vqa_desk.gui.commands import ApplyFindingsCommand, DismissFindingsCommand, SetAnswersCommand
+from vqa_desk.gui.commands import SetAnswersCommand
 from vqa_desk.gui.cover_delegate import THUMB_SIDE
 from vqa_desk.gui.cover_model import CoverListModel
 from vqa_desk.gui.detail_panel import DetailPanel
-from vqa_desk.gui.dialogs import BulkAnswerDialog, NewWorkspaceDialog, ShortcutsDialog
+from vqa_desk.gui.dialogs import BulkAnswerDialog
+from vqa_desk.gui.export_control import ExportControl
 from vqa_desk.gui.export_panel import ExportPanel
+from vqa_desk.gui.finetune_control import FineTuneControl
 from vqa_desk.gui.finetune_panel import FineTunePanel
+from vqa_desk.gui.menus import WindowMenus
 from vqa_desk.gui.review_panel import ReviewPanel
 from vqa_desk.gui.sandbox_host import SandboxHost
-from vqa_desk.gui.session import Session, settle_heap
+from vqa_desk.gui.session import Session
 from vqa_desk.gui.thumbnails import ThumbnailLoader
 from vqa_desk.gui.workers import Worker, WorkerPool
+from vqa_desk.gui.workspace_control import WorkspaceControl
 
 LAYOUT_VERSION = 1  # bump when panels change so an old saved layout is not restored onto a new one
 DETAIL_SIDE = 1600
@@ -62,7 +51,9 @@ def window_settings() -> QSettings:
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowMenus, WorkspaceControl, ChecksControl, ExportControl, FineTuneControl, QMainWindow):
+    recent_menu: QMenu  # made by WindowMenus, filled by WorkspaceControl
+
     def __init__(self, *, persist: bool = True) -> None:
         """``persist=False`` (screenshots) leaves settings, recent files and locks alone."""
         super().__init__()
@@ -145,432 +136,6 @@ class MainWindow(QMainWindow):
         """Later features (checks, export, fine-tune, review) add their panels here; nothing shows before."""
         self.nav.addItem(name)
         self.pages.addWidget(widget)
-
-    # ----- menus and keys ------------------------------------------------------------------------------
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&New workspace from source…", self.ask_new, QKeySequence.StandardKey.New)
-        self._action(file_menu, "&Open…", self.ask_open, QKeySequence.StandardKey.Open)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        edit_menu = self.menuBar().addMenu("&Edit")
-        undo = self.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence.StandardKey.Redo])
-        edit_menu.addAction(undo)
-        edit_menu.addAction(redo)
-        edit_menu.addSeparator()
-        self._action(edit_menu, "Set answer for selected covers…", self.bulk_set_answer, QKeySequence("Ctrl+B"))
-        self._action(edit_menu, "Revert answer to original", self.detail.revert_current, QKeySequence("Ctrl+R"))
-        self._action(edit_menu, "Find…", self.focus_search, QKeySequence.StandardKey.Find)
-
-        view_menu = self.menuBar().addMenu("&View")
-        for i in range(self.nav.count()):
-            self._action(view_menu, self.nav.item(i).text(), lambda i=i: self.nav.setCurrentRow(i))
-        view_menu.addSeparator()
-        self._action(view_menu, "Zoom in", lambda: self.detail.cover.zoom_by(1.25))
-        self._action(view_menu, "Zoom out", lambda: self.detail.cover.zoom_by(0.8))
-        self._action(view_menu, "Actual size (1:1)", self.detail.cover.actual_size)
-        self._action(view_menu, "Fit cover to view", self.detail.cover.fit)
-
-        help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "&Keyboard shortcuts", lambda: ShortcutsDialog(self).open())
-        self._action(help_menu, "&About VQA Desk", lambda: QMessageBox.about(
-            self, "VQA Desk", f"VQA Desk {__version__}\nCurate, export, fine-tune and review VQA data."))
-
-    def _action(self, menu: object, text: str, slot: object, shortcut: object = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(shortcut)  # type: ignore[arg-type]
-        action.triggered.connect(slot)  # type: ignore[arg-type]
-        menu.addAction(action)  # type: ignore[attr-defined]
-        return action
-
-    def _build_shortcuts(self) -> None:
-        # J / K only when typing is not going on: the shortcut context stays with the grid and cover view.
-        for key, delta in (("J", 1), ("K", -1)):
-            for widget in (self.browser.grid, self.detail.cover, self.detail.qa_table):
-                sc = QShortcut(QKeySequence(key), widget, context=Qt.ShortcutContext.WidgetShortcut)
-                sc.activated.connect(lambda d=delta: self.browser.step(d))
-        for key in ("Return", "Enter"):
-            sc = QShortcut(QKeySequence(key), self.browser.grid, context=Qt.ShortcutContext.WidgetShortcut)
-            sc.activated.connect(self.detail.edit_current_answer)
-
-    def focus_search(self) -> None:
-        self.nav.setCurrentRow(0)
-        self.browser.search.setFocus()
-        self.browser.search.selectAll()
-
-    # ----- workspaces ----------------------------------------------------------------------------------
-    def open_workspace(self, path: Path) -> None:
-        """Open ``path`` for editing; raises VQADeskError (nothing changes) if it cannot be opened."""
-        if self.session is not None and Path(path).resolve() == self.session.path.resolve():
-            self.nav.setCurrentRow(0)  # already open here: its own lock is not "another window"
-            return
-        ws = Workspace.open(path, exclusive=self._persist)
-        self.close_workspace()
-        self.session = Session(ws, parent=self)
-        self.session.answers_changed.connect(self._answers_changed)
-        self.session.findings_changed.connect(self._findings_changed)
-        self.grid_loader.set_workspace(ws.path)
-        self.detail_loader.set_workspace(ws.path)
-        self.model = CoverListModel(self.session.index, self.grid_loader)
-        self.browser.set_model(self.model)
-        self.detail.set_session(self.session)
-        self.checks.set_session(self.session)
-        self.export_panel.set_session(self.session)
-        self.finetune_panel.set_session(self.session)
-        self.review.set_session(self.session)
-        self.model.set_findings(findings_store.counts_by_image(ws))
-        self.browser.apply_filter()
-        self.setWindowTitle(f"{path.name} — VQA Desk")
-        if self._persist:
-            settings = load_settings()
-            settings.remember(path)
-            save_settings(settings)
-        self._start_search_index()
-        self._reattach_jobs()
-        if self.model.rowCount():
-            self.browser.select_row(0)
-
-    def close_workspace(self) -> None:
-        if self._search_worker is not None:
-            self._search_worker.cancel()
-            self._search_worker = None
-        self.undo_stack.clear()  # commands refer to the session being closed
-        if self._check_worker is not None:
-            self._check_worker.cancel()
-            self._check_worker = None
-        self.browser.set_model(None)
-        self.detail.set_session(None)
-        self.checks.set_session(None)
-        self.export_panel.set_session(None)
-        self.finetune_panel.set_session(None)
-        self.review.set_session(None)
-        for worker in self._job_workers.values():
-            worker.cancel()  # the jobs keep running at the provider; they are re-attached next time
-        self._job_workers.clear()
-        if self._export_worker is not None:
-            self._export_worker.cancel()
-            self._export_worker = None
-        self.grid_loader.set_workspace(None)
-        self.detail_loader.set_workspace(None)
-        self.model = None
-        if self.session is not None:
-            self.session.close()
-            self.session = None
-
-    def _start_search_index(self) -> None:
-        assert self.session is not None
-        session = self.session
-        worker = Worker(build_search_index, session.path, list(session.index.rows))
-        worker.signals.finished.connect(lambda search, s=session: self._search_ready(s, search))
-        worker.signals.failed.connect(lambda msg, user: self.show_error("Search index", msg))
-        self._search_worker = worker
-        self.pool.start(worker)
-
-    def _search_ready(self, session: Session, search: object) -> None:
-        if session is not self.session:
-            return  # built for a workspace that has since been closed
-        session.index.search = search  # type: ignore[assignment]
-        settle_heap()
-        self._search_worker = None
-        f = self.browser.current_filter()
-        if f.text or f.qtype:
-            self.browser.apply_filter()
-        self.statusBar().showMessage("Search index ready", 3000)
-
-    def ask_open(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open workspace", str(data_dir()), "VQA Desk workspace (*.vqadesk)")
-        if name:
-            self.try_open(Path(name))
-
-    def try_open(self, path: Path) -> bool:
-        try:
-            self.open_workspace(path)
-        except VQADeskError as exc:
-            self.show_error("Cannot open workspace", str(exc))
-            return False
-        return True
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        recent = [Path(p) for p in load_settings().recent_workspaces]
-        for path in recent:
-            action = self.recent_menu.addAction(str(path))
-            action.triggered.connect(lambda _=False, p=path: self.try_open(p))
-            action.setEnabled(path.exists())
-        if not recent:
-            self.recent_menu.addAction("(none yet)").setEnabled(False)
-
-    def ask_new(self) -> None:
-        dialog = NewWorkspaceDialog(data_dir(), self)
-        dialog.accepted.connect(lambda: self.create_workspace(dialog.spec(), Path(dialog.target.text()),
-                                                              dialog.sizes_text(), dialog.seed.value()))
-        dialog.open()
-
-    def create_workspace(self, spec: str, target: Path, sizes: str, seed: int) -> Worker | None:
-        """Import in a worker with a progress dialog; the new workspace opens when the import succeeds."""
-        try:
-            parsed = parse_sizes(sizes)
-        except VQADeskError as exc:
-            self.show_error("New workspace", str(exc))
-            return None
-        progress = QProgressDialog("Importing…", "Cancel", 0, 0, self)
-        progress.setWindowTitle("New workspace")
-        progress.setMinimumDuration(300)
-        worker = Worker(lambda progress, cancel: import_dataset(spec, target, sizes=parsed, seed=seed,
-                                                               progress=progress, cancel=cancel),
-                        with_progress=True)
-        worker.signals.progress.connect(lambda done, total, msg: (progress.setMaximum(total),
-                                                                  progress.setValue(done),
-                                                                  progress.setLabelText(msg)))
-        progress.canceled.connect(worker.cancel)
-        worker.signals.finished.connect(lambda result: self.try_open(result.path))
-        worker.signals.failed.connect(lambda msg, user: self.show_error("New workspace", msg))
-        worker.signals.done.connect(progress.reset)
-        self.pool.start(worker)
-        return worker
-
-    # ----- checks --------------------------------------------------------------------------------------
-    def run_checks(self, use_ocr: bool, policy: str) -> Worker | None:
-        """OCR (when asked) and all checks on a worker; the findings list reloads when they are stored."""
-        if self.session is None or self._check_worker is not None:
-            return None
-        session = self.session
-        worker = Worker(lambda progress, cancel: findings_store.check_and_store(
-            session.path, use_ocr=use_ocr, policy=policy, progress=progress, cancel=cancel), with_progress=True)
-        worker.signals.progress.connect(self.checks.show_progress)
-        worker.signals.finished.connect(lambda report, s=session: self._checks_done(s, report))
-        worker.signals.failed.connect(lambda msg, user: self.show_error("Checks", msg))
-        worker.signals.cancelled.connect(lambda: self.statusBar().showMessage("Checks cancelled", 5000))
-        worker.signals.done.connect(self._checks_finished)
-        self._check_worker = worker
-        self.checks.set_running(True)
-        self.pool.start(worker)
-        return worker
-
-    def _checks_finished(self) -> None:
-        self._check_worker = None
-        self.checks.set_running(False)
-
-    def _checks_done(self, session: Session, report: findings_store.CheckReport) -> None:
-        if session is not self.session:
-            return
-        session.findings_changed.emit()
-        failed = f", OCR failed on {len(report.ocr_failed)} covers" if report.ocr_failed else ""
-        self.statusBar().showMessage(
-            f"Checks done: {sum(report.counts.values())} open findings ({report.stored.new} new){failed}", 10_000)
-
-    # ----- export --------------------------------------------------------------------------------------
-    def run_export(self, options: ExportOptions, out_dir: Path) -> Worker | None:
-        if self.session is None or self._export_worker is not None:
-            return None
-        path = self.session.path
-        worker = Worker(lambda progress, cancel: export_workspace(path, out_dir, options=options, progress=progress,
-                                                                  cancel=cancel), with_progress=True)
-        worker.signals.progress.connect(self.export_panel.show_progress)
-        worker.signals.finished.connect(self.export_panel.show_result)
-        worker.signals.failed.connect(lambda msg, user: self.show_error("Export", msg))
-        worker.signals.cancelled.connect(lambda: self.statusBar().showMessage("Export cancelled; nothing written",
-                                                                              5000))
-        worker.signals.done.connect(self._export_finished)
-        self._export_worker = worker
-        self.export_panel.set_running(True)
-        self.pool.start(worker)
-        return worker
-
-    # ----- fine-tuning ---------------------------------------------------------------------------------
-    def _provider_client(self, name: str) -> tuple[ProviderProfile, Any]:
-        """The profile (with its server's URL) and one openai client per provider, reused by every job and
-        closed with the window; a changed profile or key gets a new client."""
-        profile, key = self.sandbox.resolve(get_profile(name))
-        made_for = (profile, key or get_key(profile))
-        cached = self._clients.get(name)
-        if cached is not None and cached[0] == made_for:
-            return profile, cached[1]
-        client = make_client(profile, key=key)
-        if cached is not None:
-            self._retired_clients.append(cached[1])  # a worker may still be using it: closed with the window
-        self._clients[name] = (made_for, client)
-        return profile, client
-
-    def launch_finetune(self, provider: str, request: finetune.LaunchRequest) -> Worker | None:
-        """Validate, upload and create the job, then follow it, all on a worker; the panel updates live."""
-        if self.session is None:
-            return None
-        try:
-            profile, client = self._provider_client(provider)
-        except VQADeskError as exc:
-            self.show_error("Fine-tune", str(exc))
-            return None
-        path, bridge, poll = self.session.path, self.finetune_panel.bridge, self.poll_seconds
-
-        def run(progress: Any, cancel: Any) -> finetune.JobRecord:
-            record = finetune.launch(path, profile, request, client, progress=progress, cancel=cancel)
-            bridge.changed.emit(record.id)
-            return finetune.follow(path, record.id, profile, client, cancel=cancel, poll_seconds=poll,
-                                   on_update=lambda r, _events: bridge.changed.emit(r.id))
-
-        worker = Worker(run, with_progress=True)
-        worker.signals.progress.connect(self.finetune_panel.show_progress)
-        worker.signals.failed.connect(lambda msg, user: (self.show_error("Fine-tune", msg),
-                                                         self.finetune_panel.refresh_jobs()))
-        worker.signals.finished.connect(lambda record: self.statusBar().showMessage(
-            f"Fine-tuning {record.status}" + (f": {record.fine_tuned_model}" if record.fine_tuned_model else ""),
-            10_000))
-        worker.signals.done.connect(lambda: self.finetune_panel.set_running(False))
-        self.finetune_panel.set_running(True)
-        self.pool.start(worker)
-        return worker
-
-    def _reattach_jobs(self) -> None:
-        """Follow every job a previous run left unfinished."""
-        assert self.session is not None
-        for record in finetune.unfinished(self.session.ws):
-            self.follow_job(record.id, record.provider)
-
-    def follow_job(self, record_id: int, provider: str) -> Worker | None:
-        if self.session is None or record_id in self._job_workers:
-            return None
-        try:
-            profile, client = self._provider_client(provider)
-        except VQADeskError as exc:
-            self.statusBar().showMessage(f"Cannot follow job {record_id}: {exc}", 10_000)
-            return None
-        path, bridge, poll = self.session.path, self.finetune_panel.bridge, self.poll_seconds
-        worker = Worker(lambda: finetune.follow(path, record_id, profile, client, poll_seconds=poll,
-                                                cancel=worker.cancel_event,
-                                                on_update=lambda r, _e: bridge.changed.emit(r.id)))
-        worker.signals.failed.connect(lambda msg, user: self.statusBar().showMessage(msg.splitlines()[-1], 10_000))
-        worker.signals.done.connect(lambda: self._job_workers.pop(record_id, None))
-        self._job_workers[record_id] = worker
-        self.pool.start(worker)
-        return worker
-
-    def cancel_finetune(self, record_id: int) -> Worker | None:
-        if self.session is None:
-            return None
-        record = finetune.job(self.session.ws, record_id)
-        try:
-            profile, client = self._provider_client(record.provider)
-        except VQADeskError as exc:
-            self.show_error("Cancel job", str(exc))
-            return None
-        path, bridge = self.session.path, self.finetune_panel.bridge
-        worker = Worker(lambda: finetune.cancel_job(path, record_id, profile, client))
-        worker.signals.finished.connect(lambda r: bridge.changed.emit(r.id))
-        worker.signals.failed.connect(lambda msg, user: self.show_error("Cancel job", msg))
-        self.pool.start(worker)
-        return worker
-
-    def test_provider(self, name: str) -> Worker | None:
-        try:
-            profile, key = self.sandbox.resolve(get_profile(name))
-        except VQADeskError as exc:
-            self.finetune_panel.connection.setText(str(exc))
-            return None
-        worker = Worker(lambda: test_connection(profile, key=key))
-        worker.signals.finished.connect(lambda models: self.finetune_panel.connection.setText(
-            f"Connected: {len(models)} models ({', '.join(models[:6])}{'…' if len(models) > 6 else ''})"))
-        worker.signals.failed.connect(lambda msg, user: self.finetune_panel.connection.setText(msg))
-        self.pool.start(worker)
-        return worker
-
-    def check_local_device(self) -> Worker:
-        """Which device local training would use (imports torch: on a worker, once)."""
-        from vqa_desk.local.environment import detect_device
-
-        worker = Worker(detect_device)
-        worker.signals.finished.connect(lambda info: self.finetune_panel.show_device(info.describe(), info.warning))
-        worker.signals.failed.connect(lambda msg, user: self.finetune_panel.show_device(msg.splitlines()[-1]))
-        self.pool.start(worker)
-        return worker
-
-    def _ask_merge(self, model: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Empty folder for the merged model")
-        if folder:
-            self.merge_local_model(model, Path(folder) / model.replace(":", "_"))
-
-    def merge_local_model(self, model: str, out: Path) -> Worker:
-        """Base model + the fine-tune's adapter as one standalone model folder (for any OpenAI-style server)."""
-        from vqa_desk.core.paths import data_dir
-        from vqa_desk.local.inference import merge_adapter
-        from vqa_desk.local.protocol import find_adapter
-
-        def run() -> Path:
-            from vqa_desk.local.environment import LocalUnavailable
-
-            try:
-                adapter = find_adapter(model, data_dir() / "local")
-            except FileNotFoundError as exc:
-                raise LocalUnavailable(str(exc)) from None
-            return merge_adapter(adapter, out)
-
-        worker = Worker(run)
-        worker.signals.finished.connect(lambda path: self.statusBar().showMessage(f"Merged model written to {path}",
-                                                                                  15_000))
-        worker.signals.failed.connect(lambda msg, user: self.show_error("Merge adapter", msg))
-        self.statusBar().showMessage(f"Merging {model} …")
-        self.pool.start(worker)
-        return worker
-
-    def serve_with_vllm(self, model: str) -> bool:
-        """Start vLLM serving a local fine-tune (one base model + its adapter) on port 8000."""
-        from vqa_desk.core.errors import VQADeskError
-        from vqa_desk.core.paths import data_dir
-        from vqa_desk.local import vllm
-        from vqa_desk.local.inference import adapter_manifest
-        from vqa_desk.local.protocol import find_adapter
-
-        try:
-            adapter = find_adapter(model, data_dir() / "local")
-            manifest = adapter_manifest(adapter)
-            cmd = vllm.serve_command(str(manifest.get("base_model_path") or manifest["base_model"]), {model: adapter})
-            proc = vllm.start(cmd, data_dir() / "local" / "vllm.log")
-        except (VQADeskError, FileNotFoundError, KeyError) as exc:
-            self.show_error("Serve with vLLM", str(exc))
-            return False
-        self.statusBar().showMessage(f"vLLM started (pid {proc.pid}) on http://127.0.0.1:8000/v1 — add it as a "
-                                     "'compatible' provider profile to evaluate through it.", 30_000)
-        return True
-
-    def _store_key(self, name: str, key: str) -> None:
-        try:
-            set_key(get_profile(name), key)
-            self.finetune_panel.connection.setText(f"Key stored in the OS keyring for {name}.")
-        except VQADeskError as exc:
-            self.show_error("API key", str(exc))
-
-    def _export_finished(self) -> None:
-        self._export_worker = None
-        self.export_panel.set_running(False)
-
-    def apply_findings(self, ids: list[int], text: str) -> None:
-        if self.session is not None and ids:
-            self.undo_stack.push(ApplyFindingsCommand(self.session, ids, text,
-                                                      on_error=lambda msg: self.show_error("Not applied", msg)))
-
-    def dismiss_findings(self, ids: list[int], reason: str) -> None:
-        if self.session is not None and ids:
-            self.undo_stack.push(DismissFindingsCommand(self.session, ids, reason))
-
-    def show_cover(self, pk: int, switch: bool) -> None:
-        if self.model is None:
-            return
-        if self.model.row_of_pk(pk) is None:  # hidden by the browser's filter: show everything again
-            self.browser.clear_filters()
-        self.browser.select_pk(pk)
-        if switch:
-            self.nav.setCurrentRow(0)
-
-    def _findings_changed(self) -> None:
-        if self.model is not None and self.session is not None:
-            self.model.set_findings(findings_store.counts_by_image(self.session.ws))
 
     # ----- edits ---------------------------------------------------------------------------------------
     def push_answers(self, changes: list[tuple[int, str, str]], text: str) -> None:
