@@ -292,9 +292,9 @@ def test_titles_on_real_cover_layouts(tmp_path: Path) -> None:
         _ocr(ws, "TH", ("JAY CROWNOVER", 20), ("HONOR", 36))
         _ocr(ws, "UN", ("CLUB 42", 60))
         with ws.transaction() as c:  # the line under the title was seen but not read
+            unread = {"text": "A CANE--IY ERNC ELOTASY", "score": 0.61, "box": [[5, 78], [90, 78], [90, 94], [5, 94]]}
             c.execute("UPDATE ocr_lines SET lines = json_insert(lines, '$[#]', json(?)) WHERE image = ?",
-                      ('{"text": "A CANE--IY ERNC ELOTASY", "score": 0.61, "box": [[5, 78], [90, 78], [90, 94], [5, 94]]}',
-                       ws.image_pk("UN")))
+                      (json.dumps(unread), ws.image_pk("UN")))
         _ocr(ws, "OK", ("THE FIRE YEARS", 40), ("SAM REED", 14))
         run = run_checks(ws, use_ocr=True, policy=TitlePolicy.AS_PRINTED)
     q = "What is the title of this book?"

@@ -87,7 +87,8 @@ def test_descriptors_count_only_where_the_policy_keeps_them() -> None:
 
 def test_a_quote_right_under_the_title_is_never_a_subtitle() -> None:
     lines = [_line("HUGH SEBAG-MONTEFIORE", 17, 29), _line("ENIGMA", 252, 121),
-             _line("THE-BATTLE·FOR-THE·CODE", 363, 39), _line("Cracking stuff' ROBERT HARRIS. THE SUNDAY TIMES", 405, 19)]
+             _line("THE-BATTLE·FOR-THE·CODE", 363, 39),
+             _line("Cracking stuff' ROBERT HARRIS. THE SUNDAY TIMES", 405, 19)]
     found = read_subtitle(lines, "Enigma", ["Hugh Sebag-Montefiore"])
     assert found is not None and (found.text, found.kind) == ("THE BATTLE FOR THE CODE", Kind.SUBTITLE)
 
@@ -105,7 +106,8 @@ def test_an_author_line_ends_the_block_and_a_misread_author_is_no_subtitle() -> 
     assert found is None or found.kind == Kind.UNSURE
     assert read_subtitle([_line("Bad Romeo", 100, 40), _line("LEISA RAYVEM", 150, 20)], "Bad Romeo",
                          ["Leisa Rayven"]) is None
-    lines = [_line("All the Things", 100, 40), _line("Stories of Trans Joy", 150, 20), _line("T. C. Oakes-Moncer", 175, 20)]
+    lines = [_line("All the Things", 100, 40), _line("Stories of Trans Joy", 150, 20),
+             _line("T. C. Oakes-Moncer", 175, 20)]
     found = read_subtitle(lines, "All the Things", ["Someone Else"])
     assert found is not None and (found.text, found.kind) == ("Stories of Trans Joy", Kind.SUBTITLE)
 
